@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * kcompletion: named kernel completions shared by userspace and the kernel.
+ *
+ * The C view of the ABI defined in userlib/abi/src/abi.rs (the source of truth; a host test
+ * checks that sizes, offsets and ioctl numbers agree). Semantics: driver/ABI.md.
+ */
+#ifndef _UAPI_LINUX_KCOMPLETION_H
+#define _UAPI_LINUX_KCOMPLETION_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define KC_ABI_VERSION		1
+#define KC_IOC_MAGIC		0xC7
+#define KC_NAME_MAX		63
+#define KC_DONE_ALL		0xffffffffU
+#define KC_DEADLINE_NEVER	0xffffffffffffffffULL
+#define KC_LIST_MAX		256
+
+#define KC_CREATE_EXCL		(1U << 0)
+#define KC_ACCESS_READ		(1U << 0)
+#define KC_ACCESS_WRITE		(1U << 1)
+#define KC_WAIT_REALTIME	(1U << 0)
+#define KC_INFO_LINKED		(1U << 0)
+
+struct kc_name {
+	__u64 ptr;		/* user address of the bytes */
+	__u32 len;		/* 1..KC_NAME_MAX */
+	__u32 reserved;		/* must be 0 */
+};
+
+struct kc_version {
+	__u32 version;
+	__u32 reserved;
+};
+
+struct kc_create {
+	struct kc_name name;
+	__u32 mode;		/* 0..0777 */
+	__u32 flags;		/* KC_CREATE_EXCL */
+};
+
+struct kc_open {
+	struct kc_name name;
+	__u32 access;		/* KC_ACCESS_READ | KC_ACCESS_WRITE */
+	__u32 reserved;		/* must be 0 */
+};
+
+struct kc_wait {
+	__u64 deadline_ns;	/* absolute; KC_DEADLINE_NEVER waits forever */
+	__u32 flags;		/* KC_WAIT_REALTIME */
+	__u32 reserved;		/* must be 0 */
+};
+
+struct kc_info {
+	__u32 id;
+	__u32 done;
+	__u32 waiters;
+	__u32 handles;
+	__u32 uid;
+	__u32 gid;
+	__u32 mode;
+	__u32 flags;		/* KC_INFO_LINKED */
+	__u32 name_len;
+	__u32 reserved;
+	char name[KC_NAME_MAX + 1];
+};
+
+struct kc_list {
+	__u64 entries;		/* user address of struct kc_info[capacity] */
+	__u32 capacity;		/* 1..KC_LIST_MAX */
+	__u32 count;		/* out */
+	__u32 cursor;		/* in: first id; out: next cursor */
+	__u32 reserved;		/* must be 0 */
+};
+
+/* On /dev/kcompletion */
+#define KC_IOC_VERSION		_IOR(KC_IOC_MAGIC, 0x00, struct kc_version)
+#define KC_IOC_CREATE		_IOW(KC_IOC_MAGIC, 0x01, struct kc_create)
+#define KC_IOC_OPEN		_IOW(KC_IOC_MAGIC, 0x02, struct kc_open)
+#define KC_IOC_UNLINK		_IOW(KC_IOC_MAGIC, 0x03, struct kc_name)
+#define KC_IOC_LIST		_IOWR(KC_IOC_MAGIC, 0x04, struct kc_list)
+
+/* On an object fd */
+#define KC_IOC_COMPLETE		_IO(KC_IOC_MAGIC, 0x10)
+#define KC_IOC_COMPLETE_ALL	_IO(KC_IOC_MAGIC, 0x11)
+#define KC_IOC_WAIT		_IOW(KC_IOC_MAGIC, 0x12, struct kc_wait)
+#define KC_IOC_TRY_WAIT		_IO(KC_IOC_MAGIC, 0x13)
+#define KC_IOC_DONE		_IO(KC_IOC_MAGIC, 0x14)
+#define KC_IOC_REINIT		_IO(KC_IOC_MAGIC, 0x15)
+#define KC_IOC_INFO		_IOR(KC_IOC_MAGIC, 0x16, struct kc_info)
+
+#endif /* _UAPI_LINUX_KCOMPLETION_H */

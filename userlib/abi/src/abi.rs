@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+// The ioctl ABI of /dev/kcompletion, shared verbatim by the driver (`#[path]`) and userspace
+// (the `kcompletion-abi` crate). Dependency-free and `no_std`. Every struct is `#[repr(C)]`
+// with explicit padding (`reserved` fields that must be zero) and no implicit holes, so the
+// layout is identical for every compiler and nothing uninitialised crosses the boundary.
+// `driver/include/uapi/linux/kcompletion.h` mirrors it for C; a host test checks they agree.
+
+/// Version of this ABI, returned by [`KC_IOC_VERSION`]. Bumped on incompatible changes.
+pub const KC_ABI_VERSION: u32 = 1;
+
+/// The ioctl "type" byte of kcompletion (unused in `ioctl-number.rst`).
+pub const KC_IOC_MAGIC: u32 = 0xC7;
+
+/// Longest name in bytes. Names are 1 to 63 bytes of printable ASCII (0x21 to 0x7e).
+pub const KC_NAME_MAX: usize = 63;
+
+/// `done` reads this value after `COMPLETE_ALL`: every wait succeeds until `REINIT`.
+pub const KC_DONE_ALL: u32 = u32::MAX;
+
+/// `deadline_ns` of [`KcWait`] that means "wait forever".
+pub const KC_DEADLINE_NEVER: u64 = u64::MAX;
+
+/// [`KcCreate::flags`]: fail with `EEXIST` if the name already exists.
+pub const KC_CREATE_EXCL: u32 = 1;
+
+/// [`KcOpen::access`]: may wait, try-wait, poll and query the object.
+pub const KC_ACCESS_READ: u32 = 1;
+/// [`KcOpen::access`]: may complete, complete-all and reinit the object.
+pub const KC_ACCESS_WRITE: u32 = 2;
+
+/// [`KcWait::flags`]: `deadline_ns` is on `CLOCK_REALTIME` instead of `CLOCK_MONOTONIC`.
+pub const KC_WAIT_REALTIME: u32 = 1;
+
+/// [`KcInfo::flags`]: the object still has its name (it was not unlinked).
+pub const KC_INFO_LINKED: u32 = 1;
+
+/// A name passed by reference: `len` bytes at user address `ptr`, no terminator needed.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KcName {
+    /// User address of the name's bytes.
+    pub ptr: u64,
+    /// Length in bytes, 1 to [`KC_NAME_MAX`].
+    pub len: u32,
+    /// Must be zero.
+    pub reserved: u32,
+}
+
+/// Argument of [`KC_IOC_VERSION`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KcVersion {
+    /// Receives [`KC_ABI_VERSION`].
+    pub version: u32,
+    /// Zeroed by the driver.
+    pub reserved: u32,
+}
+
+/// Argument of [`KC_IOC_CREATE`]. The ioctl returns a new `O_CLOEXEC` fd for the object.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KcCreate {
+    /// The object's name.
+    pub name: KcName,
+    /// Permission bits (`0o777` at most) of a new object, like POSIX IPC.
+    pub mode: u32,
+    /// [`KC_CREATE_EXCL`] or zero.
+    pub flags: u32,
+}
+
+/// Argument of [`KC_IOC_OPEN`]. The ioctl returns a new `O_CLOEXEC` fd for the object.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KcOpen {
+    /// The object's name.
+    pub name: KcName,
+    /// [`KC_ACCESS_READ`] and/or [`KC_ACCESS_WRITE`], at least one.
+    pub access: u32,
+    /// Must be zero.
+    pub reserved: u32,
+}
+
+/// Argument of [`KC_IOC_WAIT`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KcWait {
+    /// Absolute deadline in nanoseconds on `CLOCK_MONOTONIC` (or `CLOCK_REALTIME` with
+    /// [`KC_WAIT_REALTIME`]); [`KC_DEADLINE_NEVER`] waits forever. At most `i64::MAX` otherwise.
+    pub deadline_ns: u64,
+    /// [`KC_WAIT_REALTIME`] or zero.
+    pub flags: u32,
+    /// Must be zero.
+    pub reserved: u32,
+}
+
+/// What [`KC_IOC_INFO`] and [`KC_IOC_LIST`] report about one object.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KcInfo {
+    /// Object id: unique while the object lives.
+    pub id: u32,
+    /// Completions not yet consumed; [`KC_DONE_ALL`] after `COMPLETE_ALL`.
+    pub done: u32,
+    /// Tasks blocked in `WAIT` right now.
+    pub waiters: u32,
+    /// Open file descriptions (fds) on the object.
+    pub handles: u32,
+    /// Owner uid, as seen from the caller's user namespace.
+    pub uid: u32,
+    /// Owner gid, as seen from the caller's user namespace.
+    pub gid: u32,
+    /// Permission bits.
+    pub mode: u32,
+    /// [`KC_INFO_LINKED`] if the object still has its name.
+    pub flags: u32,
+    /// Length of `name` in bytes.
+    pub name_len: u32,
+    /// Zeroed by the driver.
+    pub reserved: u32,
+    /// The name, zero-padded.
+    pub name: [u8; KC_NAME_MAX + 1],
+}
+
+impl Default for KcInfo {
+    fn default() -> Self {
+        KcInfo {
+            id: 0,
+            done: 0,
+            waiters: 0,
+            handles: 0,
+            uid: 0,
+            gid: 0,
+            mode: 0,
+            flags: 0,
+            name_len: 0,
+            reserved: 0,
+            name: [0; KC_NAME_MAX + 1],
+        }
+    }
+}
+
+/// Argument of [`KC_IOC_LIST`]: a batch of named objects with `id >= cursor`, in id order.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KcList {
+    /// User address of an array of `capacity` [`KcInfo`].
+    pub entries: u64,
+    /// Room in `entries`, 1 to [`KC_LIST_MAX`].
+    pub capacity: u32,
+    /// Out: entries written. Zero means the enumeration is over.
+    pub count: u32,
+    /// In: first id to report (start with 0). Out: the cursor for the next batch.
+    pub cursor: u32,
+    /// Must be zero.
+    pub reserved: u32,
+}
+
+/// Largest `capacity` one [`KC_IOC_LIST`] call accepts.
+pub const KC_LIST_MAX: u32 = 256;
+
+const IOC_NONE: u32 = 0;
+const IOC_WRITE: u32 = 1;
+const IOC_READ: u32 = 2;
+
+/// Encodes an ioctl number as `<asm-generic/ioctl.h>` does (x86, arm64, riscv...).
+pub const fn kc_ioc(dir: u32, nr: u32, size: usize) -> u32 {
+    (dir << 30) | ((size as u32) << 16) | (KC_IOC_MAGIC << 8) | nr
+}
+
+/// `/dev/kcompletion`: reports the ABI version.
+pub const KC_IOC_VERSION: u32 = kc_ioc(IOC_READ, 0x00, core::mem::size_of::<KcVersion>());
+/// `/dev/kcompletion`: creates (or with no `EXCL`, opens) a named object; returns an fd.
+pub const KC_IOC_CREATE: u32 = kc_ioc(IOC_WRITE, 0x01, core::mem::size_of::<KcCreate>());
+/// `/dev/kcompletion`: opens an existing named object; returns an fd.
+pub const KC_IOC_OPEN: u32 = kc_ioc(IOC_WRITE, 0x02, core::mem::size_of::<KcOpen>());
+/// `/dev/kcompletion`: removes a name; open handles keep working.
+pub const KC_IOC_UNLINK: u32 = kc_ioc(IOC_WRITE, 0x03, core::mem::size_of::<KcName>());
+/// `/dev/kcompletion`: enumerates named objects in batches.
+pub const KC_IOC_LIST: u32 = kc_ioc(IOC_READ | IOC_WRITE, 0x04, core::mem::size_of::<KcList>());
+
+/// Object fd: `done += 1` (saturating) and wake one waiter. Needs write access.
+pub const KC_IOC_COMPLETE: u32 = kc_ioc(IOC_NONE, 0x10, 0);
+/// Object fd: `done = KC_DONE_ALL` and wake every waiter. Needs write access.
+pub const KC_IOC_COMPLETE_ALL: u32 = kc_ioc(IOC_NONE, 0x11, 0);
+/// Object fd: wait for `done > 0` and consume one, until a deadline. Needs read access.
+pub const KC_IOC_WAIT: u32 = kc_ioc(IOC_WRITE, 0x12, core::mem::size_of::<KcWait>());
+/// Object fd: consume one completion or fail with `EAGAIN`. Needs read access.
+pub const KC_IOC_TRY_WAIT: u32 = kc_ioc(IOC_NONE, 0x13, 0);
+/// Object fd: returns 1 if `done > 0`, else 0, consuming nothing. Needs read access.
+pub const KC_IOC_DONE: u32 = kc_ioc(IOC_NONE, 0x14, 0);
+/// Object fd: `done = 0`. Needs write access.
+pub const KC_IOC_REINIT: u32 = kc_ioc(IOC_NONE, 0x15, 0);
+/// Object fd: fills a [`KcInfo`]. Needs read access.
+pub const KC_IOC_INFO: u32 = kc_ioc(IOC_READ, 0x16, core::mem::size_of::<KcInfo>());
+
+const _: () = assert!(core::mem::size_of::<KcName>() == 16);
+const _: () = assert!(core::mem::size_of::<KcVersion>() == 8);
+const _: () = assert!(core::mem::size_of::<KcCreate>() == 24);
+const _: () = assert!(core::mem::size_of::<KcOpen>() == 24);
+const _: () = assert!(core::mem::size_of::<KcWait>() == 16);
+const _: () = assert!(core::mem::size_of::<KcInfo>() == 104);
+const _: () = assert!(core::mem::size_of::<KcList>() == 24);
