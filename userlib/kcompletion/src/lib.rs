@@ -1,0 +1,619 @@
+//! Userspace library for `/dev/kcompletion`: named kernel completion objects.
+//!
+//! A completion has the semantics of the kernel's `struct completion`: a `done` counter that
+//! [`Completion::complete`] increments (waking one waiter), [`Completion::complete_all`] sets
+//! to "forever" (waking every waiter), a wait consumes one of (unless "forever"), and
+//! [`Completion::reinit`] zeroes. Objects are named, persist until [`unlink`]ed (like POSIX
+//! IPC objects), have an owner and a mode (default `0o600`), and are used through handles,
+//! which are file descriptors: a handle is readable for `poll`/`epoll` while `done > 0`.
+//!
+//! # Examples
+//!
+//! One process creates and waits:
+//!
+//! ```no_run
+//! use kcompletion::{Completion, Options};
+//! use std::time::Duration;
+//!
+//! let job = Completion::create("job1", &Options::default())?;
+//! match job.wait(Some(Duration::from_secs(10))) {
+//!     Ok(()) => println!("job1 is done"),
+//!     Err(e) if e.kind() == kcompletion::ErrorKind::Timeout => println!("still running"),
+//!     Err(e) => return Err(e),
+//! }
+//! kcompletion::unlink("job1")?;
+//! # Ok::<(), kcompletion::Error>(())
+//! ```
+//!
+//! Another signals it:
+//!
+//! ```no_run
+//! kcompletion::Completion::open("job1")?.complete()?;
+//! # Ok::<(), kcompletion::Error>(())
+//! ```
+//!
+//! # Errors
+//!
+//! Every operation returns [`Error`], whose [`kind`](Error::kind) is an [`ErrorKind`] and
+//! whose `Display` names the operation, the completion and the cause. Names are validated
+//! here before any system call ([`validate_name`]). Each operation that opens
+//! `/dev/kcompletion` checks the driver's ABI version first and fails with
+//! [`ErrorKind::AbiMismatch`] if it is not [`ABI_VERSION`]; if the device does not exist it
+//! fails with [`ErrorKind::DriverNotLoaded`].
+//!
+//! # Device path
+//!
+//! The control device is `/dev/kcompletion`, or the path in the environment variable
+//! `KCOMPLETION_DEVICE` if that is set (meant for tests).
+#![deny(missing_docs)]
+#![warn(rustdoc::all)]
+
+mod deadline;
+mod error;
+mod info;
+mod name;
+mod sys;
+
+pub use deadline::{monotonic_now_ns, Deadline};
+pub use error::{Error, ErrorKind};
+pub use info::Info;
+pub use kcompletion_abi as abi;
+pub use name::{validate_name, NAME_MAX};
+pub use sys::{device_path, DEFAULT_DEVICE};
+
+use kcompletion_abi::*;
+use name::validate_name_for;
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use rustix::io::Errno;
+use std::fmt;
+use std::time::Duration;
+use sys::{call_none, call_with, Device};
+
+/// The ABI version this library speaks.
+pub const ABI_VERSION: u32 = KC_ABI_VERSION;
+
+/// Result alias of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How [`Completion::create`] makes (or opens) an object.
+///
+/// # Examples
+///
+/// ```no_run
+/// use kcompletion::{Completion, Options};
+///
+/// // Readable and writable by the owner's group too; fail if it already exists.
+/// let opts = Options::new().mode(0o660).exclusive(true);
+/// let c = Completion::create("job1", &opts)?;
+/// # Ok::<(), kcompletion::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Options {
+    /// Permission bits of a new object, `0o777` at most. Default `0o600`. Read permission
+    /// allows waiting and querying, write permission completing and reinitialising.
+    pub mode: u32,
+    /// Fail with [`ErrorKind::Exists`] if the name exists. Default `false`: open the existing
+    /// object instead (which needs read and write permission on it).
+    pub exclusive: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            mode: 0o600,
+            exclusive: false,
+        }
+    }
+}
+
+impl Options {
+    /// The defaults: mode `0o600`, not exclusive.
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// Sets [`Options::mode`].
+    pub fn mode(mut self, mode: u32) -> Options {
+        self.mode = mode;
+        self
+    }
+
+    /// Sets [`Options::exclusive`].
+    pub fn exclusive(mut self, exclusive: bool) -> Options {
+        self.exclusive = exclusive;
+        self
+    }
+}
+
+/// The access a handle is opened with, see [`Completion::open_with`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Wait, try-wait, poll, query: needs read permission.
+    Read,
+    /// Complete, complete-all, reinit: needs write permission.
+    Write,
+    /// Both.
+    ReadWrite,
+}
+
+impl Access {
+    /// The `KC_ACCESS_*` bits.
+    pub fn bits(self) -> u32 {
+        match self {
+            Access::Read => KC_ACCESS_READ,
+            Access::Write => KC_ACCESS_WRITE,
+            Access::ReadWrite => KC_ACCESS_READ | KC_ACCESS_WRITE,
+        }
+    }
+}
+
+fn kc_name(name: &str) -> KcName {
+    KcName {
+        ptr: name.as_ptr() as u64,
+        len: name.len() as u32,
+        reserved: 0,
+    }
+}
+
+/// A handle on a named completion object: an `O_CLOEXEC` file descriptor.
+///
+/// Dropping it closes the descriptor; the object lives on until it is [`unlink`]ed and its
+/// last handle is closed. A handle can be shared between threads (`Send + Sync`) and
+/// registered with `poll`/`epoll` (readable while `done > 0`) through [`AsFd`].
+///
+/// # Examples
+///
+/// ```no_run
+/// use kcompletion::{Completion, Options};
+/// use std::time::Duration;
+///
+/// let c = Completion::create("ready", &Options::default())?;
+/// std::thread::scope(|s| {
+///     s.spawn(|| c.complete());
+///     c.wait(None)
+/// })?;
+/// assert!(!c.is_done()?);
+/// # Ok::<(), kcompletion::Error>(())
+/// ```
+pub struct Completion {
+    fd: OwnedFd,
+    name: String,
+}
+
+impl Completion {
+    /// Creates the object `name`, or, unless `options.exclusive`, opens it if it exists.
+    ///
+    /// The handle has read and write access. Errors: [`ErrorKind::InvalidName`],
+    /// [`ErrorKind::NameTooLong`], [`ErrorKind::InvalidArgument`] (mode above `0o777`),
+    /// [`ErrorKind::Exists`] (exclusive), [`ErrorKind::PermissionDenied`] (opening an existing
+    /// object without read and write permission), [`ErrorKind::Limit`],
+    /// [`ErrorKind::DriverNotLoaded`], [`ErrorKind::AbiMismatch`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let c = kcompletion::Completion::create("job1", &kcompletion::Options::default())?;
+    /// # Ok::<(), kcompletion::Error>(())
+    /// ```
+    pub fn create(name: &str, options: &Options) -> Result<Completion> {
+        const OP: &str = "create";
+        validate_name_for(OP, name)?;
+        if options.mode > 0o777 {
+            return Err(Error::new(
+                OP,
+                Some(name),
+                ErrorKind::InvalidArgument,
+                Some(Errno::INVAL),
+            )
+            .with_detail(format!("mode {:o} is above 777", options.mode)));
+        }
+        let dev = Device::open(OP, Some(name))?;
+        let mut arg = KcCreate {
+            name: kc_name(name),
+            mode: options.mode,
+            flags: if options.exclusive { KC_CREATE_EXCL } else { 0 },
+        };
+        let fd = call_with(dev.fd(), KC_IOC_CREATE, &mut arg)
+            .map_err(|e| Error::from_errno(OP, Some(name), e))?;
+        // SAFETY: on success the ioctl returns a new descriptor that nobody else owns.
+        Ok(Completion {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            name: name.to_owned(),
+        })
+    }
+
+    /// Opens the existing object `name` with read and write access.
+    ///
+    /// Errors: [`ErrorKind::NotFound`], [`ErrorKind::PermissionDenied`] (needs read and
+    /// write permission; see [`Completion::open_with`] for less), name errors,
+    /// [`ErrorKind::DriverNotLoaded`], [`ErrorKind::AbiMismatch`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// kcompletion::Completion::open("job1")?.complete()?;
+    /// # Ok::<(), kcompletion::Error>(())
+    /// ```
+    pub fn open(name: &str) -> Result<Completion> {
+        Completion::open_with(name, Access::ReadWrite)
+    }
+
+    /// Opens the existing object `name` with the given access. Operations the access does
+    /// not cover fail with [`ErrorKind::BadAccess`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use kcompletion::{Access, Completion};
+    /// // Only read permission is needed to wait.
+    /// Completion::open_with("job1", Access::Read)?.wait(None)?;
+    /// # Ok::<(), kcompletion::Error>(())
+    /// ```
+    pub fn open_with(name: &str, access: Access) -> Result<Completion> {
+        const OP: &str = "open";
+        validate_name_for(OP, name)?;
+        let dev = Device::open(OP, Some(name))?;
+        let mut arg = KcOpen {
+            name: kc_name(name),
+            access: access.bits(),
+            reserved: 0,
+        };
+        let fd = call_with(dev.fd(), KC_IOC_OPEN, &mut arg)
+            .map_err(|e| Error::from_errno(OP, Some(name), e))?;
+        // SAFETY: on success the ioctl returns a new descriptor that nobody else owns.
+        Ok(Completion {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            name: name.to_owned(),
+        })
+    }
+
+    /// Wraps a descriptor of a completion object (from [`IntoRawFd`], `SCM_RIGHTS`, `fork`...).
+    ///
+    /// The name is taken from the driver's [`info`](Completion::info) if the handle can
+    /// read it; otherwise [`name`](Completion::name) is empty. A descriptor that is not a
+    /// completion object makes every operation fail (with `ENOTTY`, [`ErrorKind::Other`]).
+    pub fn from_fd(fd: OwnedFd) -> Completion {
+        let mut c = Completion {
+            fd,
+            name: String::new(),
+        };
+        if let Ok(info) = c.info() {
+            c.name = info.name;
+        }
+        c
+    }
+
+    /// The name this handle was created or opened with.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn err(&self, op: &'static str, errno: Errno) -> Error {
+        Error::from_errno(op, Some(&self.name), errno)
+    }
+
+    /// Increments `done` (saturating) and wakes one waiter. Needs write access.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// kcompletion::Completion::open("job1")?.complete()?;
+    /// # Ok::<(), kcompletion::Error>(())
+    /// ```
+    pub fn complete(&self) -> Result<()> {
+        call_none(self.fd.as_fd(), KC_IOC_COMPLETE).map_err(|e| self.err("complete", e))?;
+        Ok(())
+    }
+
+    /// Sets `done` to "forever" and wakes every waiter: every wait succeeds until
+    /// [`reinit`](Completion::reinit). Needs write access.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// kcompletion::Completion::open("shutdown")?.complete_all()?;
+    /// # Ok::<(), kcompletion::Error>(())
+    /// ```
+    pub fn complete_all(&self) -> Result<()> {
+        call_none(self.fd.as_fd(), KC_IOC_COMPLETE_ALL).map_err(|e| self.err("complete_all", e))?;
+        Ok(())
+    }
+
+    /// Waits until `done > 0` and consumes one completion, for at most `timeout`
+    /// (`None`: forever). Needs read access.
+    ///
+    /// The timeout is turned into an absolute `CLOCK_MONOTONIC` deadline once. Fails with
+    /// [`ErrorKind::Timeout`] at the deadline, and with [`ErrorKind::Interrupted`] if a signal
+    /// handler ran first (nothing was consumed; use [`wait_until`](Completion::wait_until)
+    /// with a [`Deadline`] to retry without extending the total wait).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let c = kcompletion::Completion::open("job1")?;
+    /// match c.wait(Some(Duration::from_millis(50))) {
+    ///     Ok(()) => println!("done"),
+    ///     Err(e) if e.kind() == kcompletion::ErrorKind::Timeout => println!("{e}"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok::<(), kcompletion::Error>(())
+    /// ```
+    pub fn wait(&self, timeout: Option<Duration>) -> Result<()> {
+        self.wait_until(Deadline::from_timeout(timeout))
+            .map_err(|e| e.with_timeout(timeout))
+    }
+
+    /// Waits until `done > 0` and consumes one completion, until an absolute deadline: a
+    /// [`Deadline`], a [`std::time::Instant`], a [`std::time::SystemTime`], or
+    /// `Option<Duration>` (a timeout from now). Needs read access. Errors as
+    /// [`wait`](Completion::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use kcompletion::{Completion, Deadline};
+    /// let c = Completion::open("job1")?;
+    /// c.wait_until(Deadline::from_monotonic_ns(kcompletion::monotonic_now_ns() + 1_000_000))?;
+    /// c.wait_until(Deadline::NEVER)?;
+    /// # Ok::<(), kcompletion::Error>(())
+    /// ```
+    pub fn wait_until(&self, deadline: impl Into<Deadline>) -> Result<()> {
+        let mut arg = deadline.into().to_raw();
+        call_with(self.fd.as_fd(), KC_IOC_WAIT, &mut arg).map_err(|e| self.err("wait", e))?;
+        Ok(())
+    }
+
+    /// Consumes one completion if `done > 0` and returns `true`; returns `false` without
+    /// blocking otherwise. Needs read access.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// if kcompletion::Completion::open("job1")?.try_wait()? {
+    ///     println!("consumed one");
+    /// }
+    /// # Ok::<(), kcompletion::Error>(())
+    /// ```
+    pub fn try_wait(&self) -> Result<bool> {
+        match call_none(self.fd.as_fd(), KC_IOC_TRY_WAIT) {
+            Ok(_) => Ok(true),
+            Err(Errno::AGAIN) => Ok(false),
+            Err(e) => Err(self.err("try_wait", e)),
+        }
+    }
+
+    /// Whether `done > 0`, consuming nothing. Needs read access.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let done = kcompletion::Completion::open("job1")?.is_done()?;
+    /// # Ok::<(), kcompletion::Error>(())
+    /// ```
+    pub fn is_done(&self) -> Result<bool> {
+        let r = call_none(self.fd.as_fd(), KC_IOC_DONE).map_err(|e| self.err("is_done", e))?;
+        Ok(r != 0)
+    }
+
+    /// Sets `done` to zero. Needs write access.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// kcompletion::Completion::open("job1")?.reinit()?;
+    /// # Ok::<(), kcompletion::Error>(())
+    /// ```
+    pub fn reinit(&self) -> Result<()> {
+        call_none(self.fd.as_fd(), KC_IOC_REINIT).map_err(|e| self.err("reinit", e))?;
+        Ok(())
+    }
+
+    /// A snapshot of the object. Needs read access.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let info = kcompletion::Completion::open("job1")?.info()?;
+    /// println!("{} waiters", info.waiters);
+    /// # Ok::<(), kcompletion::Error>(())
+    /// ```
+    pub fn info(&self) -> Result<Info> {
+        let mut raw = KcInfo::default();
+        call_with(self.fd.as_fd(), KC_IOC_INFO, &mut raw).map_err(|e| self.err("info", e))?;
+        Ok(Info::from_raw(&raw))
+    }
+
+    /// Another handle on the same object (a `dup` with `O_CLOEXEC`), with the same access.
+    pub fn try_clone(&self) -> Result<Completion> {
+        let fd = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0).map_err(|e| self.err("clone", e))?;
+        Ok(Completion {
+            fd,
+            name: self.name.clone(),
+        })
+    }
+}
+
+impl fmt::Debug for Completion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Completion")
+            .field("name", &self.name)
+            .field("fd", &self.fd.as_raw_fd())
+            .finish()
+    }
+}
+
+impl AsFd for Completion {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for Completion {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl IntoRawFd for Completion {
+    fn into_raw_fd(self) -> RawFd {
+        self.fd.into_raw_fd()
+    }
+}
+
+impl From<Completion> for OwnedFd {
+    fn from(c: Completion) -> OwnedFd {
+        c.fd
+    }
+}
+
+impl From<OwnedFd> for Completion {
+    /// Same as [`Completion::from_fd`].
+    fn from(fd: OwnedFd) -> Completion {
+        Completion::from_fd(fd)
+    }
+}
+
+impl FromRawFd for Completion {
+    /// Same as [`Completion::from_fd`].
+    ///
+    /// # Safety
+    ///
+    /// `fd` must be an open descriptor that the caller owns and gives up.
+    unsafe fn from_raw_fd(fd: RawFd) -> Completion {
+        // SAFETY: forwarded to the caller.
+        Completion::from_fd(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+}
+
+/// Removes the name `name`. Handles that are open keep working; the object is freed when the
+/// last one closes. A new object can then be created under the same name.
+///
+/// Errors: [`ErrorKind::NotFound`], [`ErrorKind::PermissionDenied`] (needs write
+/// permission, or ownership, as the driver decides), name errors,
+/// [`ErrorKind::DriverNotLoaded`], [`ErrorKind::AbiMismatch`].
+///
+/// # Examples
+///
+/// ```no_run
+/// kcompletion::unlink("job1")?;
+/// # Ok::<(), kcompletion::Error>(())
+/// ```
+pub fn unlink(name: &str) -> Result<()> {
+    const OP: &str = "unlink";
+    validate_name_for(OP, name)?;
+    let dev = Device::open(OP, Some(name))?;
+    let mut arg = kc_name(name);
+    call_with(dev.fd(), KC_IOC_UNLINK, &mut arg)
+        .map_err(|e| Error::from_errno(OP, Some(name), e))?;
+    Ok(())
+}
+
+/// Every named object visible to the caller, in id order.
+///
+/// # Examples
+///
+/// ```no_run
+/// for info in kcompletion::list()? {
+///     println!("{:>5} {:<20} done={}", info.id, info.name, info.done);
+/// }
+/// # Ok::<(), kcompletion::Error>(())
+/// ```
+pub fn list() -> Result<Vec<Info>> {
+    const OP: &str = "list";
+    const BATCH: usize = 64;
+    let dev = Device::open(OP, None)?;
+    let mut out = Vec::new();
+    let mut buf = vec![KcInfo::default(); BATCH];
+    let mut cursor = 0u32;
+    loop {
+        let mut arg = KcList {
+            entries: buf.as_mut_ptr() as u64,
+            capacity: BATCH as u32,
+            count: 0,
+            cursor,
+            reserved: 0,
+        };
+        call_with(dev.fd(), KC_IOC_LIST, &mut arg).map_err(|e| Error::from_errno(OP, None, e))?;
+        if arg.count == 0 {
+            break;
+        }
+        let count = (arg.count as usize).min(BATCH);
+        out.extend(buf[..count].iter().map(Info::from_raw));
+        if arg.cursor <= cursor && cursor != 0 {
+            // A driver that does not advance the cursor would loop forever.
+            return Err(Error::new(OP, None, ErrorKind::Other, Some(Errno::PROTO))
+                .with_detail("the driver did not advance the list cursor"));
+        }
+        cursor = arg.cursor;
+    }
+    Ok(out)
+}
+
+/// The ABI version of the loaded driver (the library speaks [`ABI_VERSION`]).
+///
+/// Unlike the other operations this does not fail on a mismatch; it fails with
+/// [`ErrorKind::DriverNotLoaded`] if there is no driver and [`ErrorKind::AbiMismatch`] if
+/// `/dev/kcompletion` is not the kcompletion driver.
+///
+/// # Examples
+///
+/// ```no_run
+/// let v = kcompletion::abi_version()?;
+/// assert_eq!(v, kcompletion::ABI_VERSION);
+/// # Ok::<(), kcompletion::Error>(())
+/// ```
+pub fn abi_version() -> Result<u32> {
+    Device::open_unchecked("version", None)?.version("version", None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_defaults_and_builders() {
+        let o = Options::default();
+        assert_eq!(o.mode, 0o600);
+        assert!(!o.exclusive);
+        let o = Options::new().mode(0o644).exclusive(true);
+        assert_eq!((o.mode, o.exclusive), (0o644, true));
+    }
+
+    #[test]
+    fn access_bits() {
+        assert_eq!(Access::Read.bits(), KC_ACCESS_READ);
+        assert_eq!(Access::Write.bits(), KC_ACCESS_WRITE);
+        assert_eq!(Access::ReadWrite.bits(), 3);
+    }
+
+    // One test, because the environment is process-wide and tests run in parallel.
+    #[test]
+    fn device_errors() {
+        // Even without a driver, a bad name fails as a name error.
+        std::env::set_var("KCOMPLETION_DEVICE", "/nonexistent/kcompletion");
+        let e = Completion::open("bad name").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidName);
+        assert_eq!(e.operation(), "open");
+        let e = unlink(&"n".repeat(64)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NameTooLong);
+        let e = Completion::create("ok", &Options::new().mode(0o1000)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+
+        std::env::set_var("KCOMPLETION_DEVICE", "/nonexistent/kcompletion");
+        let e = Completion::open("job1").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::DriverNotLoaded);
+        assert_eq!(e.raw_os_error(), Some(2));
+        assert!(e.to_string().contains("modprobe kcompletion"), "{e}");
+        assert!(e.to_string().starts_with("open \"job1\": "), "{e}");
+        assert_eq!(list().unwrap_err().kind(), ErrorKind::DriverNotLoaded);
+
+        std::env::set_var("KCOMPLETION_DEVICE", "/dev/null");
+        let e = abi_version().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AbiMismatch);
+        assert_eq!(e.raw_os_error(), Some(25)); // ENOTTY
+        let e = Completion::create("job1", &Options::default()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AbiMismatch);
+        std::env::remove_var("KCOMPLETION_DEVICE");
+    }
+}
