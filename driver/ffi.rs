@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Declarations of the C helpers in `glue.c` (each says there why it is C).
+
+use kernel::bindings;
+use kernel::ffi::{c_int, c_ulong, c_void};
+
+// `struct file` transitively contains an empty struct (`uprobes_state` in this config), which
+// rustc flags as not FFI-safe; only pointers to it cross here, which is fine.
+#[allow(improper_ctypes)]
+extern "C" {
+    pub(crate) fn kcompletion_param_max_objects() -> u32;
+    pub(crate) fn kcompletion_param_max_per_user() -> u32;
+
+    pub(crate) fn kcompletion_misc_register() -> c_int;
+    pub(crate) fn kcompletion_misc_deregister();
+
+    pub(crate) fn kcompletion_obj_getfd(obj: *const c_void, readable: bool, writable: bool)
+        -> c_int;
+
+    pub(crate) fn kcompletion_poll_wait(
+        file: *mut bindings::file,
+        wq: *mut bindings::wait_queue_head,
+        pt: *mut bindings::poll_table_struct,
+    );
+
+    pub(crate) fn kcompletion_init_waitqueue(wq: *mut bindings::wait_queue_head);
+    pub(crate) fn kcompletion_wq_lock(wq: *mut bindings::wait_queue_head) -> c_ulong;
+    pub(crate) fn kcompletion_wq_unlock(wq: *mut bindings::wait_queue_head, flags: c_ulong);
+
+    pub(crate) fn kcompletion_xa_init(xa: *mut bindings::xarray);
+    pub(crate) fn kcompletion_xa_alloc(
+        xa: *mut bindings::xarray,
+        id: *mut u32,
+        entry: *mut c_void,
+        max: u32,
+    ) -> c_int;
+
+    pub(crate) fn kcompletion_proc_register(ops: *const bindings::seq_operations) -> c_int;
+    pub(crate) fn kcompletion_proc_unregister();
+
+    pub(crate) fn kcompletion_current_fsuid() -> u32;
+    pub(crate) fn kcompletion_current_fsgid() -> u32;
+    pub(crate) fn kcompletion_in_group(kgid: u32) -> bool;
+    pub(crate) fn kcompletion_uid_to_user(kuid: u32) -> u32;
+    pub(crate) fn kcompletion_gid_to_user(kgid: u32) -> u32;
+}

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The file operations: ioctls on `/dev/kcompletion` and on object fds, poll and release.
+//!
+//! An object fd is an anonymous-inode file whose `private_data` owns one reference to its
+//! object (`Arc::into_raw`), given back in `release`. Its access (read: wait, try-wait, poll,
+//! info; write: complete, complete-all, reinit) is the file's `f_mode`, fixed at open time.
+
+use crate::abi::*;
+use crate::ffi;
+use crate::name::Name;
+use crate::object::{deadline_from_user, Object, Snapshot, POLL_ERROR, POLL_READABLE};
+use crate::registry::registry;
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::error::code::{EAGAIN, EBADF, EINVAL, ENOTTY};
+use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow};
+use kernel::types::{AsBytes, FromBytes};
+use kernel::uaccess::UserSlice;
+
+// SAFETY: These are `#[repr(C)]` structs of integers (and byte arrays) with no padding
+// (explicit `reserved` fields), so every bit pattern is valid and no byte is uninitialised.
+unsafe impl FromBytes for KcName {}
+// SAFETY: See above.
+unsafe impl FromBytes for KcCreate {}
+// SAFETY: See above.
+unsafe impl FromBytes for KcOpen {}
+// SAFETY: See above.
+unsafe impl FromBytes for KcWait {}
+// SAFETY: See above.
+unsafe impl FromBytes for KcList {}
+// SAFETY: See above.
+unsafe impl AsBytes for KcVersion {}
+// SAFETY: See above.
+unsafe impl AsBytes for KcInfo {}
+// SAFETY: See above.
+unsafe impl AsBytes for KcList {}
+
+/// `FMODE_READ` and `FMODE_WRITE` from `<linux/fs.h>` (cast macros bindgen does not export).
+const FMODE_READ: u32 = 0x1;
+const FMODE_WRITE: u32 = 0x2;
+
+fn read_arg<T: FromBytes>(arg: c_ulong) -> Result<T> {
+    UserSlice::new(arg as usize, core::mem::size_of::<T>())
+        .reader()
+        .read::<T>()
+}
+
+fn write_arg<T: AsBytes>(arg: c_ulong, value: &T) -> Result {
+    UserSlice::new(arg as usize, core::mem::size_of::<T>())
+        .writer()
+        .write(value)
+}
+
+fn into_ret(r: Result<c_long>) -> c_long {
+    match r {
+        Ok(v) => v,
+        Err(e) => e.to_errno() as c_long,
+    }
+}
+
+/// A new fd holding one reference to `obj`.
+fn install_fd(obj: Arc<Object>, read: bool, write: bool) -> Result<c_long> {
+    obj.handle_opened();
+    let raw = Arc::into_raw(obj);
+    // SAFETY: `raw` is a valid object reference that the new file's `private_data` owns;
+    // `kcompletion_obj_release` gives it back.
+    let fd = unsafe { ffi::kcompletion_obj_getfd(raw.cast(), read, write) };
+    if fd < 0 {
+        // SAFETY: No file was created, so the reference is still ours.
+        let obj = unsafe { Arc::from_raw(raw) };
+        obj.handle_closed();
+        return Err(Error::from_errno(fd));
+    }
+    Ok(fd as c_long)
+}
+
+/// Fills the userspace view of an object.
+pub(crate) fn info_of(s: &Snapshot) -> KcInfo {
+    let mut info = KcInfo {
+        id: s.id,
+        done: s.done,
+        waiters: s.waiters,
+        handles: s.handles,
+        // SAFETY: Id translation for the current task is always valid in process context.
+        uid: unsafe { ffi::kcompletion_uid_to_user(s.owner_uid) },
+        // SAFETY: As above.
+        gid: unsafe { ffi::kcompletion_gid_to_user(s.owner_gid) },
+        mode: s.mode as u32,
+        flags: if s.linked { KC_INFO_LINKED } else { 0 },
+        name_len: s.name.as_bytes().len() as u32,
+        reserved: 0,
+        name: [0; KC_NAME_MAX + 1],
+    };
+    info.name[..s.name.as_bytes().len()].copy_from_slice(s.name.as_bytes());
+    info
+}
+
+fn dev_ioctl(cmd: c_uint, arg: c_ulong) -> Result<c_long> {
+    match cmd {
+        KC_IOC_VERSION => {
+            write_arg(
+                arg,
+                &KcVersion {
+                    version: KC_ABI_VERSION,
+                    reserved: 0,
+                },
+            )?;
+            Ok(0)
+        }
+        KC_IOC_CREATE => {
+            let req: KcCreate = read_arg(arg)?;
+            if req.mode > 0o777 || req.flags & !KC_CREATE_EXCL != 0 {
+                return Err(EINVAL);
+            }
+            let name = Name::from_user(&req.name)?;
+            let (obj, _new) = registry().create(&name, req.mode as u16, req.flags != 0)?;
+            install_fd(obj, true, true)
+        }
+        KC_IOC_OPEN => {
+            let req: KcOpen = read_arg(arg)?;
+            let known = KC_ACCESS_READ | KC_ACCESS_WRITE;
+            if req.reserved != 0 || req.access == 0 || req.access & !known != 0 {
+                return Err(EINVAL);
+            }
+            let name = Name::from_user(&req.name)?;
+            let read = req.access & KC_ACCESS_READ != 0;
+            let write = req.access & KC_ACCESS_WRITE != 0;
+            let obj = registry().open(&name, read, write)?;
+            install_fd(obj, read, write)
+        }
+        KC_IOC_UNLINK => {
+            let req: KcName = read_arg(arg)?;
+            registry().unlink(&Name::from_user(&req)?)?;
+            Ok(0)
+        }
+        KC_IOC_LIST => list(arg),
+        _ => Err(ENOTTY),
+    }
+}
+
+fn list(arg: c_ulong) -> Result<c_long> {
+    let mut req: KcList = read_arg(arg)?;
+    if req.reserved != 0 || req.capacity == 0 || req.capacity > KC_LIST_MAX {
+        return Err(EINVAL);
+    }
+    let mut snaps = KVec::with_capacity(req.capacity as usize, GFP_KERNEL)?;
+    let next = registry().list(req.cursor, req.capacity as usize, false, &mut snaps)?;
+    let size = core::mem::size_of::<KcInfo>();
+    let mut out = UserSlice::new(req.entries as usize, snaps.len() * size).writer();
+    for s in snaps.iter() {
+        out.write(&info_of(s))?;
+    }
+    req.count = snaps.len() as u32;
+    req.cursor = next;
+    write_arg(arg, &req)?;
+    Ok(req.count as c_long)
+}
+
+/// # Safety
+///
+/// `file` must be an object file (its `private_data` owns an `Arc<Object>` reference).
+unsafe fn object_of<'a>(file: *mut bindings::file) -> (ArcBorrow<'a, Object>, u32) {
+    // SAFETY: Per the contract, `private_data` came from `Arc::into_raw` and the file keeps
+    // that reference until release, which cannot run during one of the file's operations.
+    unsafe {
+        (
+            ArcBorrow::from_raw((*file).private_data.cast::<Object>()),
+            (*file).f_mode,
+        )
+    }
+}
+
+fn obj_ioctl(obj: &Object, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<c_long> {
+    let readable = f_mode & FMODE_READ != 0;
+    let writable = f_mode & FMODE_WRITE != 0;
+    let need = |ok: bool| if ok { Ok(()) } else { Err(EBADF) };
+    match cmd {
+        KC_IOC_COMPLETE => {
+            need(writable)?;
+            obj.complete();
+            Ok(0)
+        }
+        KC_IOC_COMPLETE_ALL => {
+            need(writable)?;
+            obj.complete_all();
+            Ok(0)
+        }
+        KC_IOC_REINIT => {
+            need(writable)?;
+            obj.reinit();
+            Ok(0)
+        }
+        KC_IOC_WAIT => {
+            need(readable)?;
+            let req: KcWait = read_arg(arg)?;
+            if req.reserved != 0 || req.flags & !KC_WAIT_REALTIME != 0 {
+                return Err(EINVAL);
+            }
+            let deadline = deadline_from_user(req.deadline_ns, req.flags != 0)?;
+            obj.wait_until(deadline, || false)?;
+            Ok(0)
+        }
+        KC_IOC_TRY_WAIT => {
+            need(readable)?;
+            if obj.try_wait() {
+                Ok(0)
+            } else {
+                Err(EAGAIN)
+            }
+        }
+        KC_IOC_DONE => {
+            need(readable)?;
+            Ok(obj.done() as c_long)
+        }
+        KC_IOC_INFO => {
+            need(readable)?;
+            write_arg(arg, &info_of(&obj.snapshot()))?;
+            Ok(0)
+        }
+        _ => Err(ENOTTY),
+    }
+}
+
+#[no_mangle]
+extern "C" fn kcompletion_dev_ioctl(
+    _file: *mut bindings::file,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
+    into_ret(dev_ioctl(cmd, arg))
+}
+
+#[no_mangle]
+extern "C" fn kcompletion_obj_ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+    // SAFETY: The VFS calls this only for files opened with the object fops.
+    let (obj, f_mode) = unsafe { object_of(file) };
+    into_ret(obj_ioctl(&obj, f_mode, cmd, arg))
+}
+
+#[no_mangle]
+extern "C" fn kcompletion_obj_poll(
+    file: *mut bindings::file,
+    pt: *mut bindings::poll_table_struct,
+) -> bindings::__poll_t {
+    // SAFETY: The VFS calls this only for files opened with the object fops.
+    let (obj, f_mode) = unsafe { object_of(file) };
+    if f_mode & FMODE_READ == 0 {
+        return POLL_ERROR;
+    }
+    // SAFETY: `file` and `pt` are this poll call's arguments.
+    if unsafe { obj.poll(file, pt) } {
+        POLL_READABLE
+    } else {
+        0
+    }
+}
+
+#[no_mangle]
+extern "C" fn kcompletion_obj_release(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
+    // SAFETY: The file's reference, taken in `install_fd`, is given back exactly once here.
+    let obj = unsafe { Arc::from_raw((*file).private_data.cast::<Object>()) };
+    obj.handle_closed();
+    drop(obj);
+    0
+}

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kcompletion: the C that Linux 6.12's Rust support cannot replace.
+ *
+ * Everything here is either a static inline or macro that bindgen cannot export, or a kernel
+ * structure whose header the 6.12 `kernel` crate does not bind (struct miscdevice, module
+ * parameters). Each function is a thin forwarder; all logic lives in the Rust crate (main.rs).
+ */
+#include <linux/anon_inodes.h>
+#include <linux/cred.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <linux/spinlock.h>
+#include <linux/uidgid.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+
+/* Rust entry points (driver/file_ops.rs). */
+long kcompletion_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+long kcompletion_obj_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+__poll_t kcompletion_obj_poll(struct file *file, struct poll_table_struct *pt);
+int kcompletion_obj_release(struct inode *inode, struct file *file);
+
+/* Module parameters: 6.12's Rust `module!` has no `params`. */
+static unsigned int max_objects = 65536;
+module_param(max_objects, uint, 0444);
+MODULE_PARM_DESC(max_objects, "Most objects alive at once (ENOSPC beyond)");
+
+static unsigned int max_per_user = 4096;
+module_param(max_per_user, uint, 0444);
+MODULE_PARM_DESC(max_per_user, "Most objects one uid may own at once (EDQUOT beyond)");
+
+static unsigned short dev_mode = 0666;
+module_param(dev_mode, ushort, 0444);
+MODULE_PARM_DESC(dev_mode, "Mode of /dev/kcompletion (objects carry their own permissions)");
+
+/* Parameter getters: Rust reads the C statics through these. */
+unsigned int kcompletion_param_max_objects(void) { return READ_ONCE(max_objects); }
+unsigned int kcompletion_param_max_per_user(void) { return READ_ONCE(max_per_user); }
+
+/* The fops tables need THIS_MODULE, a macro, so that open files pin the module. */
+static const struct file_operations kc_dev_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = kcompletion_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static const struct file_operations kc_obj_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = kcompletion_obj_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.poll = kcompletion_obj_poll,
+	.release = kcompletion_obj_release,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice kc_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "kcompletion",
+	.fops = &kc_dev_fops,
+};
+
+/* struct miscdevice and misc_register() are not in 6.12's bindings. */
+int kcompletion_misc_register(void)
+{
+	kc_misc.mode = dev_mode & 0777;
+	return misc_register(&kc_misc);
+}
+
+void kcompletion_misc_deregister(void)
+{
+	misc_deregister(&kc_misc);
+}
+
+/* <linux/anon_inodes.h> is not in 6.12's bindings; kc_obj_fops is only reachable from C. */
+int kcompletion_obj_getfd(void *obj, bool readable, bool writable)
+{
+	int flags = O_CLOEXEC;
+
+	if (readable && writable)
+		flags |= O_RDWR;
+	else if (writable)
+		flags |= O_WRONLY;
+	else
+		flags |= O_RDONLY;
+	return anon_inode_getfd("[kcompletion]", &kc_obj_fops, obj, flags);
+}
+
+/* True if @file is an object fd of ours (file->f_op is only comparable here). */
+bool kcompletion_is_obj_file(const struct file *file)
+{
+	return file->f_op == &kc_obj_fops;
+}
+
+/* poll_wait() is a static inline. */
+void kcompletion_poll_wait(struct file *file, struct wait_queue_head *wq,
+			   struct poll_table_struct *pt)
+{
+	poll_wait(file, wq, pt);
+}
+
+/* init_waitqueue_head() is a macro that defines the lockdep class key. */
+void kcompletion_init_waitqueue(struct wait_queue_head *wq)
+{
+	init_waitqueue_head(wq);
+}
+
+/* spin_lock_irqsave() is a macro; objects may be completed from interrupt context. */
+unsigned long kcompletion_wq_lock(struct wait_queue_head *wq)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&wq->lock, flags);
+	return flags;
+}
+
+void kcompletion_wq_unlock(struct wait_queue_head *wq, unsigned long flags)
+{
+	spin_unlock_irqrestore(&wq->lock, flags);
+}
+
+/* xa_init_flags() and xa_alloc() are static inlines; XA_FLAGS_* are macros. */
+void kcompletion_xa_init(struct xarray *xa)
+{
+	xa_init_flags(xa, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+}
+
+int kcompletion_xa_alloc(struct xarray *xa, u32 *id, void *entry, u32 max)
+{
+	return xa_alloc(xa, id, entry, XA_LIMIT(1, max), GFP_KERNEL_ACCOUNT);
+}
+
+/* proc_create_seq() is a macro and <linux/proc_fs.h> is not in 6.12's bindings. */
+int kcompletion_proc_register(const struct seq_operations *ops)
+{
+	return proc_create_seq("kcompletion", 0444, NULL, ops) ? 0 : -ENOMEM;
+}
+
+void kcompletion_proc_unregister(void)
+{
+	remove_proc_entry("kcompletion", NULL);
+}
+
+/* current_fsuid()/current_fsgid() and current_user_ns() are macros. */
+u32 kcompletion_current_fsuid(void)
+{
+	return __kuid_val(current_fsuid());
+}
+
+u32 kcompletion_current_fsgid(void)
+{
+	return __kgid_val(current_fsgid());
+}
+
+/* in_group_p() takes a kgid_t by value; ids map through the caller's user namespace. */
+bool kcompletion_in_group(u32 kgid)
+{
+	return in_group_p(KGIDT_INIT(kgid));
+}
+
+u32 kcompletion_uid_to_user(u32 kuid)
+{
+	return from_kuid_munged(current_user_ns(), KUIDT_INIT(kuid));
+}
+
+u32 kcompletion_gid_to_user(u32 kgid)
+{
+	return from_kgid_munged(current_user_ns(), KGIDT_INIT(kgid));
+}

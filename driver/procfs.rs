@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `/proc/kcompletion`: one line per live object (named, unlinked or anonymous).
+//!
+//! The seq_file position is the next object id to show (0 is the header line); each line
+//! takes the registry mutex for its own snapshot only, so no lock is held between calls.
+
+use crate::abi::KC_DONE_ALL;
+use crate::ffi;
+use crate::file_ops::info_of;
+use crate::registry::registry;
+use core::fmt::Write;
+use kernel::error::to_result;
+use kernel::ffi::{c_int, c_void};
+use kernel::bindings;
+use kernel::prelude::*;
+
+const HEADER: *mut c_void = usize::MAX as *mut c_void;
+
+fn token(id: u32) -> *mut c_void {
+    id as usize as *mut c_void
+}
+
+fn find(from: i64, pos: *mut bindings::loff_t) -> *mut c_void {
+    let found = u32::try_from(from)
+        .ok()
+        .and_then(|from| registry().next_id(from));
+    // SAFETY: `pos` is the seq_file position the caller passed us.
+    unsafe { *pos = found.map_or(i64::from(u32::MAX) + 1, i64::from) };
+    found.map_or(core::ptr::null_mut(), token)
+}
+
+unsafe extern "C" fn start(_m: *mut bindings::seq_file, pos: *mut bindings::loff_t) -> *mut c_void {
+    // SAFETY: seq_file passes a valid position.
+    let from = unsafe { *pos };
+    if from == 0 {
+        HEADER
+    } else {
+        find(from, pos)
+    }
+}
+
+unsafe extern "C" fn next(
+    _m: *mut bindings::seq_file,
+    v: *mut c_void,
+    pos: *mut bindings::loff_t,
+) -> *mut c_void {
+    let from = if v == HEADER { 1 } else { v as usize as i64 + 1 };
+    find(from, pos)
+}
+
+unsafe extern "C" fn stop(_m: *mut bindings::seq_file, _v: *mut c_void) {}
+
+/// A line buffer for one record (a name is at most 63 bytes, so 192 is plenty).
+struct Line {
+    buf: [u8; 192],
+    len: usize,
+}
+
+impl Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() {
+            return Err(core::fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+unsafe extern "C" fn show(m: *mut bindings::seq_file, v: *mut c_void) -> c_int {
+    let mut line = Line {
+        buf: [0; 192],
+        len: 0,
+    };
+    let written = if v == HEADER {
+        writeln!(line, "id\tdone\twaiters\thandles\tuid\tgid\tmode\tlinked\tname")
+    } else {
+        let Some(snap) = registry().snapshot_of(v as usize as u32) else {
+            return 0;
+        };
+        let info = info_of(&snap);
+        let name = core::str::from_utf8(&info.name[..info.name_len as usize]).unwrap_or("?");
+        let done_all;
+        let done: &dyn core::fmt::Display = if info.done == KC_DONE_ALL {
+            &"all"
+        } else {
+            done_all = info.done;
+            &done_all
+        };
+        writeln!(
+            line,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{:04o}\t{}\t{}",
+            info.id,
+            done,
+            info.waiters,
+            info.handles,
+            info.uid,
+            info.gid,
+            info.mode,
+            if snap.linked { "yes" } else { "no" },
+            if name.is_empty() { "-" } else { name },
+        )
+    };
+    if written.is_err() {
+        return -(bindings::EOVERFLOW as c_int);
+    }
+    // SAFETY: `m` is the seq_file being shown; `line.buf` holds `line.len` valid bytes.
+    unsafe { bindings::seq_write(m, line.buf.as_ptr().cast(), line.len) }
+}
+
+static SEQ_OPS: bindings::seq_operations = bindings::seq_operations {
+    start: Some(start),
+    next: Some(next),
+    stop: Some(stop),
+    show: Some(show),
+};
+
+/// Creates `/proc/kcompletion`.
+pub(crate) fn register() -> Result {
+    // SAFETY: `SEQ_OPS` is a static, so it outlives the proc entry.
+    to_result(unsafe { ffi::kcompletion_proc_register(&SEQ_OPS) })
+}
+
+/// Removes `/proc/kcompletion`.
+pub(crate) fn unregister() {
+    // SAFETY: Called once, after a successful `register`.
+    unsafe { ffi::kcompletion_proc_unregister() };
+}

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The registry of completion objects, and the kernel-side API over it.
+//!
+//! Every live object has an id in an XArray (`ids`), which is what `LIST` and
+//! `/proc/kcompletion` walk. The XArray does not own its entries: an object removes itself
+//! when its last reference goes (see [`Registry::release`]). Named objects are also in the
+//! name table, which holds a reference, so a name keeps its object alive (POSIX IPC style)
+//! until it is unlinked. The mutex guards the name table, the quota counts and the XArray's
+//! meaning; no per-object operation ever takes it.
+//!
+//! Lock order: registry mutex, then an object's wait queue lock. An `Arc<Object>` must never
+//! be dropped with the mutex held (its release takes the mutex), so functions here hand the
+//! references they take out back to be dropped after unlocking.
+
+use crate::abi::KC_NAME_MAX;
+use crate::ffi;
+use crate::name::Name;
+use crate::name_table::NameTable;
+use crate::object::{Object, Snapshot};
+use crate::siphash::SipKey;
+use crate::xarray::XArray;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::alloc::flags::{GFP_KERNEL, GFP_KERNEL_ACCOUNT};
+use kernel::error::code::{EACCES, EEXIST, ENOENT, ENOSPC};
+use kernel::error::Error;
+use kernel::new_mutex;
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::rbtree::{RBTree, RBTreeNodeReservation};
+use kernel::sync::{Arc, Mutex};
+
+/// What the registry mutex guards.
+struct Tables {
+    names: NameTable,
+    /// Live objects per owner kuid (only owners with at least one).
+    quotas: RBTree<u32, u32>,
+    live: u32,
+}
+
+impl Tables {
+    fn charge(&mut self, uid: u32, reservation: RBTreeNodeReservation<u32, u32>) {
+        self.live += 1;
+        match self.quotas.get_mut(&uid) {
+            Some(n) => *n += 1,
+            None => {
+                self.quotas.insert(reservation.into_node(uid, 1));
+            }
+        }
+    }
+
+    fn uncharge(&mut self, uid: u32) {
+        self.live -= 1;
+        let last = match self.quotas.get_mut(&uid) {
+            Some(n) => {
+                *n -= 1;
+                *n == 0
+            }
+            None => false,
+        };
+        if last {
+            self.quotas.remove(&uid);
+        }
+    }
+}
+
+/// All objects, by id and by name.
+#[pin_data]
+pub(crate) struct Registry {
+    #[pin]
+    ids: XArray,
+    #[pin]
+    tables: Mutex<Tables>,
+}
+
+/// The registry of the loaded module (set in `init`, cleared at the end of `exit`).
+static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(ptr::null_mut());
+
+/// The module's registry.
+pub(crate) fn registry() -> &'static Registry {
+    let p = REGISTRY.load(Ordering::Acquire);
+    debug_assert!(!p.is_null());
+    // SAFETY: `REGISTRY` points at the pinned registry from module init until module exit
+    // has released every object. Nothing can call in outside that window: files hold a
+    // module reference, objects are all released during exit before the pointer is cleared,
+    // and kernel users of the API live inside this module and are stopped first.
+    unsafe { &*p }
+}
+
+impl Registry {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        let mut key = [0u64; 2];
+        // SAFETY: `key` is valid for writing 16 bytes.
+        unsafe { bindings::get_random_bytes(key.as_mut_ptr().cast(), 16) };
+        pin_init!(Self {
+            ids <- XArray::new(),
+            tables <- new_mutex!(Tables {
+                names: NameTable::new(SipKey(key)),
+                quotas: RBTree::new(),
+                live: 0,
+            }, "kcompletion_registry"),
+        })
+    }
+
+    /// Publishes `self` as the module's registry.
+    ///
+    /// # Safety
+    ///
+    /// `self` must stay pinned and alive until [`Self::unpublish`].
+    pub(crate) unsafe fn publish(&self) {
+        REGISTRY.store(ptr::from_ref(self).cast_mut(), Ordering::Release);
+    }
+
+    /// Releases every named object, then forgets the registry. Called at module exit, when
+    /// no file and no kernel user can reach an object any more.
+    pub(crate) fn unpublish(&self) {
+        let all = self.tables.lock().names.take_all();
+        for obj in all.into_iter().flatten() {
+            obj.set_linked(false);
+            drop(obj);
+        }
+        REGISTRY.store(ptr::null_mut(), Ordering::Release);
+    }
+
+    /// Creates the object `name`, or with `exclusive == false` opens it if it exists (which
+    /// needs read and write permission). Returns the object and whether it is new.
+    pub(crate) fn create(
+        &self,
+        name: &Name,
+        mode: u16,
+        exclusive: bool,
+    ) -> Result<(Arc<Object>, bool)> {
+        let mut discard: Option<Arc<Object>> = None;
+        let result = self.create_locked(name, mode, exclusive, &mut discard);
+        // `discard` (a failed new object) is dropped here, after the mutex is released.
+        drop(discard);
+        result
+    }
+
+    fn create_locked(
+        &self,
+        name: &Name,
+        mode: u16,
+        exclusive: bool,
+        discard: &mut Option<Arc<Object>>,
+    ) -> Result<(Arc<Object>, bool)> {
+        let reservation = RBTreeNodeReservation::new(GFP_KERNEL)?;
+        // SAFETY: Reading the current task's credentials is always valid in process context.
+        let (uid, gid) = unsafe {
+            (
+                ffi::kcompletion_current_fsuid(),
+                ffi::kcompletion_current_fsgid(),
+            )
+        };
+        let mut t = self.tables.lock();
+        if let Some(obj) = t.names.get(name) {
+            if exclusive {
+                return Err(EEXIST);
+            }
+            if !obj.permits(true, true) {
+                return Err(EACCES);
+            }
+            return Ok((obj.clone(), false));
+        }
+        // SAFETY: Reading module parameters is always valid.
+        let (max_objects, max_per_user) = unsafe {
+            (
+                ffi::kcompletion_param_max_objects(),
+                ffi::kcompletion_param_max_per_user(),
+            )
+        };
+        if t.live >= max_objects {
+            return Err(ENOSPC);
+        }
+        if t.quotas.get(&uid).copied().unwrap_or(0) >= max_per_user {
+            return Err(Error::from_errno(-(bindings::EDQUOT as i32)));
+        }
+        let obj = Arc::pin_init(Object::new(*name, uid, gid, mode), GFP_KERNEL_ACCOUNT)?;
+        // From here on the object is charged, and its release uncharges it.
+        t.charge(uid, reservation);
+        let obj = discard.insert(obj);
+        let id = self.ids.alloc(ptr::from_ref::<Object>(obj).cast(), u32::MAX)?;
+        obj.set_id(id);
+        t.names.reserve_one()?;
+        let obj = discard.take().ok_or(ENOENT)?;
+        obj.set_linked(true);
+        t.names.insert(obj.clone());
+        Ok((obj, true))
+    }
+
+    /// Opens the object `name` for the given access.
+    pub(crate) fn open(&self, name: &Name, read: bool, write: bool) -> Result<Arc<Object>> {
+        let t = self.tables.lock();
+        let obj = t.names.get(name).ok_or(ENOENT)?;
+        if !obj.permits(read, write) {
+            return Err(EACCES);
+        }
+        Ok(obj.clone())
+    }
+
+    /// Removes `name`; its object lives on while referenced. Needs write permission.
+    pub(crate) fn unlink(&self, name: &Name) -> Result {
+        let removed = {
+            let mut t = self.tables.lock();
+            let obj = t.names.get(name).ok_or(ENOENT)?;
+            if !obj.permits(false, true) {
+                return Err(EACCES);
+            }
+            t.names.remove(name)
+        };
+        if let Some(obj) = removed {
+            obj.set_linked(false);
+        }
+        Ok(())
+    }
+
+    /// Called by an object whose last reference went: removes its id and uncharges its
+    /// owner. Until this returns the object's memory is valid, so walks under the mutex may
+    /// still read it.
+    pub(crate) fn release(&self, obj: &Object) {
+        let mut t = self.tables.lock();
+        if obj.id() != 0 {
+            self.ids.erase(obj.id());
+        }
+        t.uncharge(obj.owner_uid());
+    }
+
+    /// Snapshots up to `max` objects with id at least `cursor` into `out`, named ones only
+    /// unless `all`. Returns the cursor to continue from.
+    pub(crate) fn list(
+        &self,
+        mut cursor: u32,
+        max: usize,
+        all: bool,
+        out: &mut KVec<Snapshot>,
+    ) -> Result<u32> {
+        let _t = self.tables.lock();
+        while out.len() < max {
+            let Some((id, entry)) = self.ids.find_from(cursor) else {
+                break;
+            };
+            // SAFETY: Entries are live objects: an object erases its id under the mutex we
+            // hold before its memory is freed.
+            let obj = unsafe { &*entry.cast::<Object>() };
+            let snap = obj.snapshot();
+            if all || snap.linked {
+                out.push(snap, GFP_KERNEL)?;
+            }
+            if id == u32::MAX {
+                cursor = id;
+                break;
+            }
+            cursor = id + 1;
+        }
+        Ok(cursor)
+    }
+
+    /// A snapshot of the object with id `id`, if it is alive.
+    pub(crate) fn snapshot_of(&self, id: u32) -> Option<Snapshot> {
+        let _t = self.tables.lock();
+        let entry = self.ids.load(id);
+        if entry.is_null() {
+            return None;
+        }
+        // SAFETY: As in `list`.
+        Some(unsafe { &*entry.cast::<Object>() }.snapshot())
+    }
+
+    /// The smallest live id at least `from`.
+    pub(crate) fn next_id(&self, from: u32) -> Option<u32> {
+        self.ids.find_from(from).map(|(id, _)| id)
+    }
+
+    /// Number of named objects.
+    #[allow(dead_code)]
+    pub(crate) fn named(&self) -> usize {
+        self.tables.lock().names.len()
+    }
+}
+
+/// The kernel-side API: the registry userspace sees, for code inside the kernel (the Lua
+/// runtime, tests). Permissions are checked against the calling task, as for userspace.
+pub mod api {
+    use super::*;
+
+    /// Creates a named completion (`exclusive`: fail with `EEXIST` if it exists, else open
+    /// it). `mode` is a permission mask like `0o600`.
+    pub fn create(name: &[u8], mode: u16, exclusive: bool) -> Result<Arc<Object>> {
+        if mode > 0o777 {
+            return Err(kernel::error::code::EINVAL);
+        }
+        Ok(registry().create(&Name::new(name)?, mode, exclusive)?.0)
+    }
+
+    /// Opens an existing named completion for reading and writing.
+    pub fn open(name: &[u8]) -> Result<Arc<Object>> {
+        registry().open(&Name::new(name)?, true, true)
+    }
+
+    /// Removes a name; handles to its object keep working.
+    pub fn unlink(name: &[u8]) -> Result {
+        registry().unlink(&Name::new(name)?)
+    }
+
+    /// Longest name accepted.
+    pub const NAME_MAX: usize = KC_NAME_MAX;
+}
