@@ -1,0 +1,482 @@
+//! `kcompletion`: create, signal, wait on and inspect named kernel completions
+//! (`/dev/kcompletion`) from the shell.
+//!
+//! ```text
+//! kcompletion create NAME [--mode 600] [--exclusive]
+//! kcompletion open NAME [--access rw|r|w]
+//! kcompletion complete NAME [--all]
+//! kcompletion wait NAME [--timeout MS]
+//! kcompletion trywait NAME
+//! kcompletion reinit NAME
+//! kcompletion unlink NAME
+//! kcompletion info NAME [--json]
+//! kcompletion list [--json]
+//! ```
+//!
+//! Errors are reported on stderr as `kcompletion: SUBCOMMAND "NAME": CAUSE`, for example
+//! `kcompletion: wait "job1": timed out after 50 ms`.
+//!
+//! # Exit codes
+//!
+//! | code | meaning |
+//! |-----:|---------|
+//! | 0 | success |
+//! | 1 | other error |
+//! | 2 | usage error (bad arguments, including an invalid name or mode) |
+//! | 3 | timeout (`wait --timeout`) |
+//! | 4 | not done (`trywait`) |
+//! | 5 | not found |
+//! | 6 | permission denied |
+//! | 7 | interrupted by a signal (`wait`: SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2) |
+//! | 8 | exists (`create --exclusive`) |
+//! | 9 | limit reached (too many completions) |
+//! | 10 | driver not loaded |
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use kcompletion::{Access, Completion, ErrorKind, Info, Options};
+use serde_json::json;
+use std::process::ExitCode;
+use std::time::Duration;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0   success
+  1   other error
+  2   usage error (bad arguments, including an invalid name or mode)
+  3   timeout (wait --timeout)
+  4   not done (trywait)
+  5   not found
+  6   permission denied
+  7   interrupted by a signal (wait: SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2)
+  8   exists (create --exclusive)
+  9   limit reached (too many completions)
+  10  driver not loaded";
+
+/// Exit status for success.
+const EXIT_OK: u8 = 0;
+/// Exit status of `trywait` when the completion is not done.
+const EXIT_NOT_DONE: u8 = 4;
+
+/// Create, signal, wait on and inspect named kernel completions (/dev/kcompletion).
+///
+/// NAME is 1 to 63 bytes of printable ASCII without spaces.
+#[derive(Parser, Debug)]
+#[command(name = "kcompletion", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Create a completion (or open it if it exists, unless --exclusive)
+    Create {
+        /// Name of the completion
+        #[arg(value_parser = parse_name)]
+        name: String,
+        /// Permission bits in octal, at most 777 (read: wait/query; write: complete/reinit)
+        #[arg(long, value_name = "OCTAL", default_value = "600", value_parser = parse_mode)]
+        mode: u32,
+        /// Fail with exit code 8 if the name exists
+        #[arg(long)]
+        exclusive: bool,
+    },
+    /// Check that a completion exists and can be opened
+    Open {
+        /// Name of the completion
+        #[arg(value_parser = parse_name)]
+        name: String,
+        /// Access to open with
+        #[arg(long, value_enum, default_value = "rw")]
+        access: AccessArg,
+    },
+    /// Signal a completion: wake one waiter (or, with --all, every waiter, forever)
+    Complete {
+        /// Name of the completion
+        #[arg(value_parser = parse_name)]
+        name: String,
+        /// complete_all: every present and future wait succeeds until reinit
+        #[arg(long)]
+        all: bool,
+    },
+    /// Wait for a completion and consume it
+    Wait {
+        /// Name of the completion
+        #[arg(value_parser = parse_name)]
+        name: String,
+        /// Give up after MS milliseconds (exit code 3); default: wait forever
+        #[arg(long, value_name = "MS")]
+        timeout: Option<u64>,
+    },
+    /// Consume a completion if it is done, without waiting (exit code 4 if not)
+    Trywait {
+        /// Name of the completion
+        #[arg(value_parser = parse_name)]
+        name: String,
+    },
+    /// Reset a completion to not done
+    Reinit {
+        /// Name of the completion
+        #[arg(value_parser = parse_name)]
+        name: String,
+    },
+    /// Remove a completion's name (open handles keep working)
+    Unlink {
+        /// Name of the completion
+        #[arg(value_parser = parse_name)]
+        name: String,
+    },
+    /// Show a completion's state
+    Info {
+        /// Name of the completion
+        #[arg(value_parser = parse_name)]
+        name: String,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+    /// List all completions
+    List {
+        /// Print a JSON array
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum AccessArg {
+    /// Read and write
+    Rw,
+    /// Read (wait, query)
+    R,
+    /// Write (complete, reinit)
+    W,
+}
+
+impl From<AccessArg> for Access {
+    fn from(a: AccessArg) -> Access {
+        match a {
+            AccessArg::Rw => Access::ReadWrite,
+            AccessArg::R => Access::Read,
+            AccessArg::W => Access::Write,
+        }
+    }
+}
+
+fn parse_name(s: &str) -> Result<String, String> {
+    kcompletion::validate_name(s)
+        .map(|()| s.to_owned())
+        .map_err(|e| e.cause())
+}
+
+fn parse_mode(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    match u32::from_str_radix(digits, 8) {
+        Ok(m) if m <= 0o777 && !digits.is_empty() => Ok(m),
+        Ok(_) => Err(format!("mode {s} is above 777")),
+        Err(_) => Err(format!("{s:?} is not an octal mode such as 600")),
+    }
+}
+
+/// The exit code of a failure of this kind.
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Timeout => 3,
+        ErrorKind::NotFound => 5,
+        ErrorKind::PermissionDenied => 6,
+        ErrorKind::Interrupted => 7,
+        ErrorKind::Exists => 8,
+        ErrorKind::Limit => 9,
+        ErrorKind::DriverNotLoaded => 10,
+        _ => 1,
+    }
+}
+
+fn info_json(i: &Info) -> serde_json::Value {
+    json!({
+        "id": i.id,
+        "name": i.name,
+        "done": i.done,
+        "completed_all": i.is_completed_all(),
+        "waiters": i.waiters,
+        "handles": i.handles,
+        "uid": i.uid,
+        "gid": i.gid,
+        "mode": i.mode,
+        "mode_octal": format!("{:04o}", i.mode),
+        "linked": i.linked,
+    })
+}
+
+fn done_text(i: &Info) -> String {
+    if i.is_completed_all() {
+        "all".to_owned()
+    } else {
+        i.done.to_string()
+    }
+}
+
+fn info_text(i: &Info) -> String {
+    format!(
+        "name:    {}\nid:      {}\ndone:    {}\nwaiters: {}\nhandles: {}\nowner:   {}:{}\nmode:    {:04o}\nlinked:  {}\n",
+        i.name,
+        i.id,
+        done_text(i),
+        i.waiters,
+        i.handles,
+        i.uid,
+        i.gid,
+        i.mode,
+        if i.linked { "yes" } else { "no" }
+    )
+}
+
+fn list_text(infos: &[Info]) -> String {
+    let width = infos.iter().map(|i| i.name.len()).max().unwrap_or(0).max(4);
+    let mut s = format!(
+        "{:>6}  {:<width$}  {:>10}  {:>7}  {:>7}  {:>6}  {:>6}  MODE\n",
+        "ID", "NAME", "DONE", "WAITERS", "HANDLES", "UID", "GID"
+    );
+    for i in infos {
+        s.push_str(&format!(
+            "{:>6}  {:<width$}  {:>10}  {:>7}  {:>7}  {:>6}  {:>6}  {:04o}\n",
+            i.id,
+            i.name,
+            done_text(i),
+            i.waiters,
+            i.handles,
+            i.uid,
+            i.gid,
+            i.mode
+        ));
+    }
+    s
+}
+
+extern "C" fn on_signal(_: libc::c_int) {}
+
+/// Makes the usual termination signals interrupt a blocking wait (`EINTR`, exit code 7)
+/// instead of killing the process: a handler without `SA_RESTART`.
+fn interrupt_on_signals() {
+    for sig in [
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+    ] {
+        // SAFETY: a zeroed sigaction with an async-signal-safe (empty) handler is valid.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+            sa.sa_flags = 0;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Outcome of a subcommand: an exit code, or a library error.
+type Outcome = Result<u8, kcompletion::Error>;
+
+fn run(cmd: &Cmd) -> Outcome {
+    match cmd {
+        Cmd::Create {
+            name,
+            mode,
+            exclusive,
+        } => {
+            Completion::create(name, &Options::new().mode(*mode).exclusive(*exclusive))?;
+        }
+        Cmd::Open { name, access } => {
+            Completion::open_with(name, (*access).into())?;
+        }
+        Cmd::Complete { name, all } => {
+            let c = Completion::open_with(name, Access::Write)?;
+            if *all {
+                c.complete_all()?;
+            } else {
+                c.complete()?;
+            }
+        }
+        Cmd::Wait { name, timeout } => {
+            let c = Completion::open_with(name, Access::Read)?;
+            interrupt_on_signals();
+            c.wait(timeout.map(Duration::from_millis))?;
+        }
+        Cmd::Trywait { name } => {
+            let c = Completion::open_with(name, Access::Read)?;
+            if !c.try_wait()? {
+                eprintln!("kcompletion: trywait {name:?}: not done");
+                return Ok(EXIT_NOT_DONE);
+            }
+        }
+        Cmd::Reinit { name } => {
+            Completion::open_with(name, Access::Write)?.reinit()?;
+        }
+        Cmd::Unlink { name } => kcompletion::unlink(name)?,
+        Cmd::Info { name, json } => {
+            let info = Completion::open_with(name, Access::Read)?.info()?;
+            if *json {
+                println!("{}", info_json(&info));
+            } else {
+                print!("{}", info_text(&info));
+            }
+        }
+        Cmd::List { json } => {
+            let infos = kcompletion::list()?;
+            if *json {
+                let v: Vec<_> = infos.iter().map(info_json).collect();
+                println!("{}", serde_json::Value::Array(v));
+            } else {
+                print!("{}", list_text(&infos));
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn subcommand_name(cmd: &Cmd) -> (&'static str, Option<&str>) {
+    match cmd {
+        Cmd::Create { name, .. } => ("create", Some(name)),
+        Cmd::Open { name, .. } => ("open", Some(name)),
+        Cmd::Complete { name, .. } => ("complete", Some(name)),
+        Cmd::Wait { name, .. } => ("wait", Some(name)),
+        Cmd::Trywait { name } => ("trywait", Some(name)),
+        Cmd::Reinit { name } => ("reinit", Some(name)),
+        Cmd::Unlink { name } => ("unlink", Some(name)),
+        Cmd::Info { name, .. } => ("info", Some(name)),
+        Cmd::List { .. } => ("list", None),
+    }
+}
+
+fn command() -> clap::Command {
+    Cli::command().mut_subcommands(|s| s.after_help(EXIT_CODES))
+}
+
+fn main() -> ExitCode {
+    let matches = command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match run(&cli.cmd) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            match subcommand_name(&cli.cmd) {
+                (sub, Some(name)) => eprintln!("kcompletion: {sub} {name:?}: {}", e.cause()),
+                (sub, None) => eprintln!("kcompletion: {sub}: {}", e.cause()),
+            }
+            ExitCode::from(exit_code(e.kind()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(parse_mode("600"), Ok(0o600));
+        assert_eq!(parse_mode("0600"), Ok(0o600));
+        assert_eq!(parse_mode("0o644"), Ok(0o644));
+        assert_eq!(parse_mode("777"), Ok(0o777));
+        assert_eq!(parse_mode("0"), Ok(0));
+        assert!(parse_mode("1000").is_err());
+        assert!(parse_mode("8").is_err());
+        assert!(parse_mode("").is_err());
+        assert!(parse_mode("-1").is_err());
+        assert!(parse_mode("rw").is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(parse_name("job1"), Ok("job1".into()));
+        assert!(parse_name("a b").is_err());
+        assert!(parse_name("").is_err());
+        assert!(parse_name(&"x".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code(ErrorKind::Timeout), 3);
+        assert_eq!(exit_code(ErrorKind::NotFound), 5);
+        assert_eq!(exit_code(ErrorKind::PermissionDenied), 6);
+        assert_eq!(exit_code(ErrorKind::Interrupted), 7);
+        assert_eq!(exit_code(ErrorKind::Exists), 8);
+        assert_eq!(exit_code(ErrorKind::Limit), 9);
+        assert_eq!(exit_code(ErrorKind::DriverNotLoaded), 10);
+        assert_eq!(exit_code(ErrorKind::BadAccess), 1);
+        assert_eq!(exit_code(ErrorKind::AbiMismatch), 1);
+        assert_eq!(exit_code(ErrorKind::Other), 1);
+    }
+
+    #[test]
+    fn parses_subcommands() {
+        let p = |args: &[&str]| {
+            let m = command().try_get_matches_from(args)?;
+            Cli::from_arg_matches(&m)
+        };
+        let c = p(&["kcompletion", "create", "j", "--mode", "640", "--exclusive"]).unwrap();
+        assert!(matches!(
+            c.cmd,
+            Cmd::Create {
+                mode: 0o640,
+                exclusive: true,
+                ..
+            }
+        ));
+        let c = p(&["kcompletion", "wait", "j", "--timeout", "50"]).unwrap();
+        assert!(matches!(
+            c.cmd,
+            Cmd::Wait {
+                timeout: Some(50),
+                ..
+            }
+        ));
+        assert!(p(&["kcompletion", "wait", "j", "--timeout", "-1"]).is_err());
+        assert!(p(&["kcompletion", "wait", "bad name"]).is_err());
+        assert!(p(&["kcompletion", "create", "j", "--mode", "999"]).is_err());
+        let c = p(&["kcompletion", "complete", "j", "--all"]).unwrap();
+        assert!(matches!(c.cmd, Cmd::Complete { all: true, .. }));
+        assert!(p(&["kcompletion", "list", "--json"]).is_ok());
+    }
+
+    #[test]
+    fn help_mentions_exit_codes() {
+        let mut cmd = command();
+        for sub in cmd.get_subcommands_mut() {
+            let help = sub.render_help().to_string();
+            assert!(help.contains("10  driver not loaded"), "{}", sub.get_name());
+        }
+    }
+
+    #[test]
+    fn formats() {
+        let i = Info {
+            id: 3,
+            name: "job1".into(),
+            done: u32::MAX,
+            waiters: 1,
+            handles: 2,
+            uid: 0,
+            gid: 0,
+            mode: 0o600,
+            linked: true,
+        };
+        let v = info_json(&i);
+        assert_eq!(v["name"], "job1");
+        assert_eq!(v["completed_all"], true);
+        assert_eq!(v["mode"], 384);
+        assert_eq!(v["mode_octal"], "0600");
+        assert!(info_text(&i).contains("done:    all"));
+        let t = list_text(&[i]);
+        assert!(t.lines().nth(1).unwrap().contains("job1"));
+    }
+}
