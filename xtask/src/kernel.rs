@@ -1,0 +1,242 @@
+//! Building the guest kernel (cached per flavour) and out-of-tree modules.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::deps::Toolchain;
+use crate::util;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Flavour {
+    Debug,
+    Release,
+}
+
+impl Flavour {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavour::Debug => "debug",
+            Flavour::Release => "release",
+        }
+    }
+}
+
+/// A built kernel tree.
+#[derive(Debug, Clone)]
+pub struct Kernel {
+    pub flavour: Flavour,
+    pub build_dir: PathBuf,
+    pub bzimage: PathBuf,
+    /// Cache key of this build (also identifies it for the accel verdict).
+    pub key: String,
+}
+
+const KEY_FILE: &str = ".kcompletion-key";
+const TARGETS: &[&str] = &["vmlinux", "bzImage", "modules"];
+
+fn kconfig_dir() -> PathBuf {
+    util::repo_root().join("tests/kconfig")
+}
+
+/// `make` with the variables every kernel and module build must share.
+/// `BINDGEN=bindgen` (found via PATH) exactly as the cache was first built,
+/// so kbuild sees unchanged command lines.
+pub fn make_cmd(tc: &Toolchain, dir: &Path) -> Command {
+    let mut c = Command::new("make");
+    c.current_dir(dir);
+    c.args([
+        "LLVM=1",
+        "RUSTC=/usr/bin/rustc",
+        "RUSTDOC=/usr/bin/rustdoc",
+        "BINDGEN=bindgen",
+    ]);
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![tc.bindgen_dir.clone()];
+    dirs.extend(std::env::split_paths(&path));
+    c.env("PATH", std::env::join_paths(dirs).expect("PATH"));
+    util::clean_make_env(&mut c);
+    c
+}
+
+pub fn cache_key(tc: &Toolchain, flavour: Flavour) -> Result<String> {
+    let base = std::fs::read(kconfig_dir().join("base.config"))?;
+    let fl = std::fs::read(kconfig_dir().join(format!("{}.config", flavour.name())))?;
+    Ok(util::sha256_hex(&[
+        tc.kernel_package_version.as_bytes(),
+        &base,
+        &fl,
+        tc.rustc_version.as_bytes(),
+        tc.bindgen_version.as_bytes(),
+    ]))
+}
+
+/// Build (or reuse) the kernel of `flavour` in `<cache>/build-<flavour>`.
+pub fn ensure_kernel(tc: &Toolchain, cache: &Path, flavour: Flavour) -> Result<Kernel> {
+    let tag = format!("kernel {}", flavour.name());
+    let build_dir = cache.join(format!("build-{}", flavour.name()));
+    let key = cache_key(tc, flavour)?;
+    let bzimage = build_dir.join("arch/x86/boot/bzImage");
+    let kernel = Kernel {
+        flavour,
+        build_dir: build_dir.clone(),
+        bzimage: bzimage.clone(),
+        key: key.clone(),
+    };
+    let have_key = std::fs::read_to_string(build_dir.join(KEY_FILE)).unwrap_or_default();
+    let complete = ["vmlinux", "arch/x86/boot/bzImage", "Module.symvers"]
+        .iter()
+        .all(|f| build_dir.join(f).is_file());
+    if have_key.trim() == key && complete {
+        util::stage(
+            &tag,
+            &format!("cached: {} (key {})", build_dir.display(), &key[..12]),
+        );
+        return Ok(kernel);
+    }
+    std::fs::create_dir_all(&build_dir)?;
+    let log = build_dir.join("kcompletion-build.log");
+    let _ = std::fs::remove_file(&log);
+    let o = format!("O={}", build_dir.display());
+    let src = &tc.kernel_src;
+
+    let mut c = make_cmd(tc, src);
+    c.arg(&o).arg("tinyconfig");
+    util::run_logged(&mut c, &log, &tag, "make tinyconfig")?;
+    let mut c = Command::new(src.join("scripts/kconfig/merge_config.sh"));
+    c.current_dir(src)
+        .arg("-m")
+        .arg("-O")
+        .arg(&build_dir)
+        .arg(build_dir.join(".config"));
+    c.arg(kconfig_dir().join("base.config"))
+        .arg(kconfig_dir().join(format!("{}.config", flavour.name())));
+    util::run_logged(&mut c, &log, &tag, "merging config fragments")?;
+    let mut c = make_cmd(tc, src);
+    c.arg(&o).arg("olddefconfig");
+    util::run_logged(&mut c, &log, &tag, "make olddefconfig")?;
+    check_config(&build_dir, flavour)?;
+
+    let mut c = make_cmd(tc, src);
+    c.arg(&o).arg(format!("-j{}", util::nproc())).args(TARGETS);
+    util::run_logged(
+        &mut c,
+        &log,
+        &tag,
+        &format!("building {}", TARGETS.join(" ")),
+    )?;
+    std::fs::write(build_dir.join(KEY_FILE), format!("{key}\n"))?;
+    Ok(kernel)
+}
+
+/// Every `CONFIG_X=y` of the fragments must have survived olddefconfig;
+/// a dropped option means a dependency is missing from the fragment.
+fn check_config(build_dir: &Path, flavour: Flavour) -> Result<()> {
+    let cfg = std::fs::read_to_string(build_dir.join(".config"))?;
+    let mut dropped = Vec::new();
+    for frag in ["base".to_string(), flavour.name().to_string()] {
+        let text = std::fs::read_to_string(kconfig_dir().join(format!("{frag}.config")))?;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with("CONFIG_") && !cfg.lines().any(|l| l.trim() == line) {
+                dropped.push(format!("{line} ({frag}.config)"));
+            }
+        }
+    }
+    if !dropped.is_empty() {
+        util::stage(
+            "kernel",
+            &format!(
+                "warning: options not in the final .config: {}",
+                dropped.join(", ")
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Build an out-of-tree module in `dir` (kbuild `M=`). Fails on any
+/// compiler or kbuild warning. Returns the `.ko` files built.
+pub fn build_module(
+    tc: &Toolchain,
+    kernel: &Kernel,
+    dir: &Path,
+    tag: &str,
+    log: &Path,
+) -> Result<Vec<PathBuf>> {
+    let _ = std::fs::remove_file(log);
+    let mut c = make_cmd(tc, &kernel.build_dir);
+    c.arg(format!("M={}", dir.display()))
+        .arg(format!("-j{}", util::nproc()))
+        .arg("modules");
+    util::run_logged(
+        &mut c,
+        log,
+        tag,
+        &format!("building module in {}", dir.display()),
+    )?;
+    let text = std::fs::read_to_string(log)?;
+    let warnings: Vec<&str> = text.lines().filter(|l| l.contains("warning:")).collect();
+    if !warnings.is_empty() {
+        eprintln!("{}", text);
+        bail!(
+            "[{tag}] the module build printed {} warning(s); warnings are errors here (log: {})",
+            warnings.len(),
+            log.display()
+        );
+    }
+    let mut kos: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ko"))
+        .collect();
+    kos.sort();
+    if kos.is_empty() {
+        bail!(
+            "[{tag}] make succeeded but no .ko appeared in {}",
+            dir.display()
+        );
+    }
+    Ok(kos)
+}
+
+/// Build `driver/kcompletion.ko`, or `None` if there is no driver yet.
+pub fn build_driver(tc: &Toolchain, kernel: &Kernel) -> Result<Option<PathBuf>> {
+    let dir = util::repo_root().join("driver");
+    if !dir.join("Kbuild").is_file() && !dir.join("Makefile").is_file() {
+        util::stage(
+            "module",
+            &format!(
+                "no driver yet ({} has no Kbuild/Makefile): the guest boots WITHOUT kcompletion.ko",
+                dir.display()
+            ),
+        );
+        return Ok(None);
+    }
+    let log = util::target_dir().join("xtask/driver-build.log");
+    let kos = build_module(tc, kernel, &dir, "module", &log)?;
+    let ko = dir.join("kcompletion.ko");
+    if !kos.contains(&ko) {
+        bail!("driver build produced {:?}, not {}", kos, ko.display());
+    }
+    Ok(Some(ko))
+}
+
+/// Build the runner self-test module in a scratch copy under target/.
+pub fn build_selftest_module(tc: &Toolchain, kernel: &Kernel) -> Result<PathBuf> {
+    let src = util::repo_root().join("tests/runner-selftest");
+    let dir = util::target_dir().join(format!("xtask/runner-selftest-{}", kernel.flavour.name()));
+    std::fs::create_dir_all(&dir)?;
+    for f in ["Kbuild", "warn_on_load.c"] {
+        let from = src.join(f);
+        let to = dir.join(f);
+        let new = std::fs::read(&from).with_context(|| format!("read {}", from.display()))?;
+        if std::fs::read(&to).ok().as_deref() != Some(&new[..]) {
+            std::fs::write(&to, new)?;
+        }
+    }
+    let log = util::target_dir().join("xtask/runner-selftest-build.log");
+    let kos = build_module(tc, kernel, &dir, "selftest", &log)?;
+    kos.into_iter()
+        .find(|k| k.ends_with("warn_on_load.ko"))
+        .context("warn_on_load.ko not built")
+}

@@ -1,0 +1,556 @@
+//! `cargo xtask`: the kcompletion test bench.
+//!
+//! Builds a Rust-enabled guest kernel (cached), the `kcompletion.ko` module
+//! and the workspace's userspace binaries, packs them into an initramfs and
+//! runs them in QEMU, watching the console for kernel splats.
+
+mod console;
+mod deps;
+mod initramfs;
+mod kernel;
+mod qemu;
+mod util;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use console::{shell_join, shell_quote};
+use initramfs::GuestSpec;
+use kernel::{Flavour, Kernel};
+use qemu::{BootOptions, Echo};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "kcompletion test bench")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build everything, run the guest suites, the runner self-test and the
+    /// host tests; print `N passed, M failed`.
+    Test,
+    /// Boot the guest, load the module and run tests/demo.sh.
+    Demo,
+    /// Boot the guest with the module loaded; run CMD in it, or an
+    /// interactive shell without CMD.
+    Vm {
+        /// File or folder copied into the guest at /mnt/host/<basename>.
+        #[arg(long = "include", value_name = "PATH")]
+        include: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "debug")]
+        flavour: Flavour,
+        /// Overall time limit for a CMD run, in seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+        /// Do not load kcompletion.ko at boot.
+        #[arg(long)]
+        no_module: bool,
+        /// Scan for memory leaks (kmemleak) after CMD.
+        #[arg(long)]
+        kmemleak: bool,
+        /// Command to run as root in the guest (cwd /root).
+        #[arg(last = true)]
+        cmd: Vec<String>,
+    },
+    /// Benchmarks (not implemented yet).
+    Bench,
+    /// Write the `test` initramfs to a file and list nothing else (debugging aid).
+    #[command(hide = true)]
+    Initramfs { out: PathBuf },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Test => cmd_test(),
+        Cmd::Demo => cmd_demo(),
+        Cmd::Vm {
+            include,
+            flavour,
+            timeout,
+            no_module,
+            kmemleak,
+            cmd,
+        } => cmd_vm(&include, flavour, timeout, no_module, kmemleak, &cmd),
+        Cmd::Initramfs { out } => initramfs_only(&out),
+        Cmd::Bench => {
+            eprintln!("cargo xtask bench: not implemented yet");
+            Ok(1)
+        }
+    };
+    match r {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Everything a guest needs, built.
+struct Prepared {
+    kernel: Kernel,
+    tc: deps::Toolchain,
+    module: Option<PathBuf>,
+    bins: Vec<PathBuf>,
+}
+
+fn prepare(flavour: Flavour) -> Result<Prepared> {
+    let cache = util::cache_root();
+    let tc = deps::ensure_all(&cache)?;
+    let kernel = kernel::ensure_kernel(&tc, &cache, flavour)?;
+    let module = kernel::build_driver(&tc, &kernel)?;
+    let bins = build_userspace()?;
+    Ok(Prepared {
+        kernel,
+        tc,
+        module,
+        bins,
+    })
+}
+
+/// `cargo build --release` of the workspace's bin targets (not xtask).
+fn build_userspace() -> Result<Vec<PathBuf>> {
+    let names = initramfs::workspace_bins()?;
+    if names.is_empty() {
+        util::stage("userspace", "no workspace binaries yet");
+        return Ok(Vec::new());
+    }
+    util::stage(
+        "userspace",
+        &format!("cargo build --release: {}", names.join(" ")),
+    );
+    let mut c = Command::new(util::cargo());
+    c.current_dir(util::repo_root());
+    c.args([
+        "build",
+        "--release",
+        "--workspace",
+        "--exclude",
+        "xtask",
+        "--bins",
+    ]);
+    util::run(&mut c, "cargo build --release")?;
+    let rel = util::target_dir().join("release");
+    names
+        .iter()
+        .map(|n| {
+            let p = rel.join(n);
+            if p.is_file() {
+                Ok(p)
+            } else {
+                bail!("{} was not built", p.display())
+            }
+        })
+        .collect()
+}
+
+fn job_conf(mode: &str, insmod: bool, module: &str, kmemleak: bool, rmmod_after: bool) -> String {
+    format!(
+        "KC_MODE={mode}\nKC_INSMOD={}\nKC_MODULE={}\nKC_KMEMLEAK={}\nKC_RMMOD_AFTER={}\n",
+        insmod as u8,
+        shell_quote(module),
+        kmemleak as u8,
+        rmmod_after as u8
+    )
+}
+
+const MODULE_PATH: &str = "/lib/modules/kcompletion.ko";
+
+fn initrd_path(name: &str) -> PathBuf {
+    qemu::guest_dir().join(format!("{name}-initramfs.cpio"))
+}
+
+fn build_initrd(name: &str, spec: &GuestSpec) -> Result<PathBuf> {
+    let p = initrd_path(name);
+    initramfs::build(spec, &p)?;
+    Ok(p)
+}
+
+fn initramfs_only(out: &Path) -> Result<i32> {
+    let ko = util::repo_root().join("driver/kcompletion.ko");
+    let spec = GuestSpec {
+        module: ko.is_file().then_some(ko),
+        job_conf: job_conf("job", true, MODULE_PATH, true, true),
+        job: Some(test_job()?),
+        ..Default::default()
+    };
+    initramfs::build(&spec, out)?;
+    Ok(0)
+}
+
+// ---------------------------------------------------------------- vm / demo
+
+fn cmd_vm(
+    include: &[PathBuf],
+    flavour: Flavour,
+    timeout: u64,
+    no_module: bool,
+    kmemleak: bool,
+    cmd: &[String],
+) -> Result<i32> {
+    let p = prepare(flavour)?;
+    let insmod = !no_module;
+    if insmod && p.module.is_none() {
+        util::stage(
+            "vm",
+            "warning: no kcompletion.ko (no driver yet); booting without it",
+        );
+    }
+    let mut spec = GuestSpec {
+        module: p.module.clone(),
+        bins: p.bins.clone(),
+        includes: include.to_vec(),
+        ..Default::default()
+    };
+    if cmd.is_empty() {
+        // Probe image for the accelerator choice (only used once).
+        spec.job_conf = job_conf("job", false, MODULE_PATH, false, false);
+        spec.job = Some("true\n".into());
+        let probe = build_initrd("kvm-probe", &spec)?;
+        let accel = qemu::choose_accel_interactive(&p.kernel, &probe)?;
+        spec.job_conf = job_conf("interactive", insmod, MODULE_PATH, false, false);
+        spec.job = None;
+        let initrd = build_initrd("vm", &spec)?;
+        return qemu::boot_interactive(&p.kernel, &initrd, accel);
+    }
+    spec.job_conf = job_conf("job", insmod, MODULE_PATH, kmemleak, kmemleak);
+    spec.job = Some(format!("cd /root || cd /\n{}\n", shell_join(cmd)));
+    let initrd = build_initrd("vm", &spec)?;
+    let opts = BootOptions {
+        name: "vm".into(),
+        initrd,
+        kunit: false,
+        idle_timeout: Duration::from_secs(timeout),
+        total_timeout: Duration::from_secs(timeout),
+        echo: Echo::Raw,
+    };
+    let r = qemu::boot(&p.kernel, &opts)?;
+    eprintln!(
+        "[vm] boot log: {} (accelerator {})",
+        r.console_log.display(),
+        r.accel.name()
+    );
+    r.report_problems("vm");
+    let status = r.exit_status.unwrap_or(1);
+    if status != 0 {
+        return Ok(status);
+    }
+    Ok(if r.clean() { 0 } else { 1 })
+}
+
+fn cmd_demo() -> Result<i32> {
+    let p = prepare(Flavour::Debug)?;
+    let demo = util::repo_root().join("tests/demo.sh");
+    let script =
+        std::fs::read_to_string(&demo).with_context(|| format!("read {}", demo.display()))?;
+    let spec = GuestSpec {
+        module: p.module.clone(),
+        bins: p.bins.clone(),
+        job_conf: job_conf("job", true, MODULE_PATH, false, false),
+        job: Some(script),
+        ..Default::default()
+    };
+    let initrd = build_initrd("demo", &spec)?;
+    let opts = BootOptions {
+        name: "demo".into(),
+        initrd,
+        kunit: false,
+        idle_timeout: Duration::from_secs(180),
+        total_timeout: Duration::from_secs(900),
+        echo: Echo::Raw,
+    };
+    let r = qemu::boot(&p.kernel, &opts)?;
+    eprintln!(
+        "[demo] boot log: {} (accelerator {})",
+        r.console_log.display(),
+        r.accel.name()
+    );
+    r.report_problems("demo");
+    let status = r.exit_status.unwrap_or(1);
+    Ok(if status != 0 {
+        status
+    } else if r.clean() {
+        0
+    } else {
+        1
+    })
+}
+
+// ---------------------------------------------------------------- test
+
+/// Counted results.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn case(&mut self, ok: bool, what: &str) {
+        if ok {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+            self.failures.push(what.to_string());
+        }
+    }
+}
+
+/// The guest job of `cargo xtask test`: every suite in tests/guest/suites.
+fn test_job() -> Result<String> {
+    let path = util::repo_root().join("tests/guest/suites");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    let mut job = String::from("cd /usr/share/kcompletion/tests || exit 1\n");
+    let mut seen: Vec<String> = Vec::new();
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let mut name = console::suite_name(line);
+        let base = name.clone();
+        let mut k = 2;
+        while seen.contains(&name) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        seen.push(name.clone());
+        job.push_str(&format!(
+            "echo 'KC-SUITE {name}'; echo 'KC-SUITE {name}' > /dev/kmsg\n\
+             sh -c {} </dev/null; st=$?\n\
+             echo \"KC-SUITE-END {name} $st\"; echo \"KC-SUITE-END {name} $st\" > /dev/kmsg\n\
+             cd /usr/share/kcompletion/tests\n",
+            shell_quote(line)
+        ));
+    }
+    if seen.is_empty() {
+        bail!("{} lists no suites", path.display());
+    }
+    Ok(job)
+}
+
+fn cmd_test() -> Result<i32> {
+    let t0 = Instant::now();
+    let p = prepare(Flavour::Debug)?;
+    let selftest_ko = kernel::build_selftest_module(&p.tc, &p.kernel)?;
+    let mut tally = Tally::default();
+
+    // (e) the guest suites, in one boot with KUnit on
+    let spec = GuestSpec {
+        module: p.module.clone(),
+        bins: p.bins.clone(),
+        job_conf: job_conf("job", true, MODULE_PATH, true, true),
+        job: Some(test_job()?),
+        ..Default::default()
+    };
+    let initrd = build_initrd("test", &spec)?;
+    let opts = BootOptions {
+        name: "test".into(),
+        initrd,
+        kunit: true,
+        idle_timeout: Duration::from_secs(180),
+        total_timeout: Duration::from_secs(1500),
+        echo: Echo::Quiet,
+    };
+    let r = qemu::boot(&p.kernel, &opts)?;
+    let suites = console::parse_suites(&r.stdout);
+    for s in &suites {
+        for c in &s.cases {
+            let label = format!(
+                "guest {}: {} {} - {}{}",
+                s.name,
+                if c.ok { "ok" } else { "not ok" },
+                c.number,
+                c.description,
+                if c.skip { " # SKIP" } else { "" }
+            );
+            eprintln!("  {label}");
+            tally.case(c.passed(), &label);
+        }
+        for prob in &s.problems {
+            eprintln!("  guest {}: FAILED: {prob}", s.name);
+            tally.case(false, &format!("guest {}: {prob}", s.name));
+        }
+        eprintln!(
+            "[suite {}] {} passed, {} failed (exit status {:?})",
+            s.name,
+            s.passed(),
+            s.failed(),
+            s.status
+        );
+    }
+    if !r.stderr.trim().is_empty() {
+        eprintln!("----- guest job stderr -----\n{}-----", r.stderr);
+    }
+    if suites.is_empty() {
+        tally.case(false, "guest: no suite ran");
+    }
+    let ku = console::parse_kunit(&r.console, "rust_doctests_kernel");
+    let ku_pass = ku.cases.iter().filter(|c| c.passed()).count();
+    eprintln!(
+        "[kunit rust_doctests_kernel] {} passed, {} failed",
+        ku_pass,
+        ku.cases.len() - ku_pass
+    );
+    for c in &ku.cases {
+        tally.case(
+            c.passed(),
+            &format!("kunit rust_doctests_kernel: {}", c.description),
+        );
+    }
+    if ku.cases.is_empty() {
+        tally.case(
+            false,
+            "kunit: the kernel printed no rust_doctests_kernel results",
+        );
+    }
+    for l in r.console.lines() {
+        let t = console::strip_printk_time(l).trim();
+        if t.starts_with("KC-INSMOD-FAILED")
+            || t.starts_with("KC-INSMOD-MISSING")
+            || t.starts_with("KC-RMMOD-FAILED")
+        {
+            tally.case(false, &format!("guest: {t}"));
+        }
+    }
+    r.report_problems("test");
+    tally.case(
+        r.clean(),
+        "guest run clean: no kernel splat, no hang, job finished",
+    );
+    let guest_time = r.duration;
+
+    // runner self-test: a WARN at module load must fail a run
+    let st = runner_selftest(&p, &selftest_ko)?;
+    tally.case(
+        st.is_ok(),
+        &format!(
+            "host runner-selftest: {}",
+            st.as_ref().err().cloned().unwrap_or_default()
+        ),
+    );
+
+    // (f) host tests
+    let (hp, hf) = host_tests()?;
+    tally.passed += hp;
+    tally.failed += hf;
+    if hf > 0 {
+        tally.failures.push(format!("host cargo test: {hf} failed"));
+    }
+
+    eprintln!(
+        "[test] guest suites boot {} (accelerator {}), whole run {}",
+        util::fmt_duration(guest_time),
+        r.accel.name(),
+        util::fmt_duration(t0.elapsed())
+    );
+    if !tally.failures.is_empty() {
+        eprintln!("[test] failures:");
+        for f in &tally.failures {
+            eprintln!("  - {f}");
+        }
+    }
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    Ok(if tally.failed == 0 { 0 } else { 1 })
+}
+
+/// Boot a guest that loads a module doing `WARN(1, ...)` and check the
+/// runner flags the splat and fails the run. Ok(()) when it does.
+fn runner_selftest(p: &Prepared, ko: &Path) -> Result<std::result::Result<(), String>> {
+    let spec = GuestSpec {
+        module: None,
+        extra_modules: vec![ko.to_path_buf()],
+        job_conf: job_conf("job", false, MODULE_PATH, false, false),
+        job: Some(
+            "insmod /lib/modules/warn_on_load.ko && echo 'ok 1 - warn_on_load loaded'\n".into(),
+        ),
+        ..Default::default()
+    };
+    let initrd = build_initrd("selftest", &spec)?;
+    let opts = BootOptions {
+        name: "selftest".into(),
+        initrd,
+        kunit: false,
+        idle_timeout: Duration::from_secs(120),
+        total_timeout: Duration::from_secs(600),
+        echo: Echo::Quiet,
+    };
+    let r = qemu::boot(&p.kernel, &opts)?;
+    let seen = r
+        .splats
+        .iter()
+        .any(|s| s.excerpt.contains("kcompletion runner self-test"));
+    let verdict = if r.exit_status != Some(0) {
+        Err(format!(
+            "the self-test job itself failed (status {:?}, {:?})",
+            r.exit_status, r.failure
+        ))
+    } else if !seen {
+        Err(format!(
+            "the WARN was not reported as a splat (console: {})",
+            r.console_log.display()
+        ))
+    } else if r.clean() {
+        Err("the runner judged a run with a WARN clean".into())
+    } else {
+        Ok(())
+    };
+    match &verdict {
+        Ok(()) => util::stage(
+            "selftest",
+            "ok: the runner caught the WARN and failed that run (as it must)",
+        ),
+        Err(e) => util::stage("selftest", &format!("FAILED: {e}")),
+    }
+    Ok(verdict)
+}
+
+/// `cargo test --workspace`; returns (passed, failed).
+fn host_tests() -> Result<(usize, usize)> {
+    util::stage("host", "cargo test --workspace");
+    let out = Command::new(util::cargo())
+        .current_dir(util::repo_root())
+        .args(["test", "--workspace"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("run cargo test")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let log = util::target_dir().join("xtask/host-tests.log");
+    let _ = std::fs::create_dir_all(log.parent().unwrap());
+    let _ = std::fs::write(&log, text.as_bytes());
+    let s = console::parse_cargo_test(&text);
+    for l in text
+        .lines()
+        .filter(|l| l.starts_with("test result:") || l.contains("FAILED") || l.starts_with("---- "))
+    {
+        eprintln!("  {l}");
+    }
+    let mut failed = s.failed;
+    if !out.status.success() && failed == 0 {
+        eprintln!(
+            "[host] cargo test failed ({}) without a failing test case (build error?); log {}",
+            out.status,
+            log.display()
+        );
+        failed = 1;
+    }
+    util::stage(
+        "host",
+        &format!(
+            "{} passed, {} failed, {} ignored (log {})",
+            s.passed,
+            failed,
+            s.ignored,
+            log.display()
+        ),
+    );
+    Ok((s.passed, failed))
+}
