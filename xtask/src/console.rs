@@ -50,6 +50,7 @@ const BENIGN: &[&str] = &[
     "per task-struct memory footprint",
     "KernelAddressSanitizer initialized",
     "hung_task_timeout_secs",
+    "RCU lockdep checking is enabled",
 ];
 
 /// Is this console line (timestamp included or not) a kernel splat?
