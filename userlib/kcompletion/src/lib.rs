@@ -424,7 +424,9 @@ impl Completion {
         Ok(Info::from_raw(&raw))
     }
 
-    /// Another handle on the same object (a `dup` with `O_CLOEXEC`), with the same access.
+    /// Another descriptor for the same handle (a `dup` with `O_CLOEXEC`), with the same
+    /// access. It shares the open file description, so [`Info::handles`] does not change; use
+    /// [`Completion::open`] for an independent handle.
     pub fn try_clone(&self) -> Result<Completion> {
         let fd = rustix::io::fcntl_dupfd_cloexec(&self.fd, 0).map_err(|e| self.err("clone", e))?;
         Ok(Completion {
