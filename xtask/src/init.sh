@@ -5,7 +5,6 @@
 export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
 export HOME=/root TERM=linux
 export LUA_PATH='/usr/share/kcompletion/lua/?.lua;/usr/share/kcompletion/lua/?/init.lua;;'
-export LUA_CPATH='/usr/lib/luajit/?.so;;'
 export LUA_CPATH_5_4='/usr/lib/lua/5.4/?.so;;'
 export LUA_PATH_5_4="$LUA_PATH"
 

@@ -234,9 +234,14 @@ pub const LUA_MODULE_HOOK: &[(&str, &str)] = &[
     ("libkcompletion_lua.so", "/usr/lib/lua/5.4/kcompletion.so"),
     ("libkcompletion_lua54.so", "/usr/lib/lua/5.4/kcompletion.so"),
     ("libkcompletion_lua51.so", "/usr/lib/lua/5.1/kcompletion.so"),
-    // LuaJIT shares 5.1's cpath; LUA_CPATH in /init puts this folder first for it.
+    // LuaJIT shares 5.1's cpath; the /usr/bin/luajit wrapper puts this folder first.
     ("libkcompletion_luajit.so", "/usr/lib/luajit/kcompletion.so"),
 ];
+
+const LUAJIT_REAL: &str = "usr/lib/luajit/bin/luajit";
+const LUAJIT_WRAPPER: &str = "#!/bin/sh\n\
+# LuaJIT with its own C-module folder first (lua5.1 reads the same LUA_CPATH).\n\
+LUA_CPATH=\"/usr/lib/luajit/?.so;${LUA_CPATH:-;}\" exec /usr/lib/luajit/bin/luajit \"$@\"\n";
 
 const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\n\
 kcuser:x:1000:1000:kcompletion test user:/home/kcuser:/bin/sh\n\
@@ -289,8 +294,16 @@ pub fn build(spec: &GuestSpec, out: &Path) -> Result<()> {
     for lua in ["lua5.4", "lua5.1", "luajit"] {
         let host = std::fs::canonicalize(format!("/usr/bin/{lua}"))
             .with_context(|| format!("/usr/bin/{lua} missing"))?;
-        c.host_binary(&format!("usr/bin/{lua}"), &host)?;
+        let guest = if lua == "luajit" {
+            LUAJIT_REAL
+        } else {
+            &format!("usr/bin/{lua}")
+        };
+        c.host_binary(guest, &host)?;
     }
+    // lua5.1 and LuaJIT share the default cpath and the LUA_CPATH variable;
+    // a wrapper gives LuaJIT its own module folder first.
+    c.file("usr/bin/luajit", LUAJIT_WRAPPER.into(), 0o755);
     c.symlink("usr/bin/lua", "/usr/bin/lua5.4");
 
     if let Some(m) = &spec.module {

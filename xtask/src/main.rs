@@ -100,10 +100,24 @@ struct Prepared {
     bins: Vec<PathBuf>,
 }
 
+/// Install, build and collect everything. Builds run under locks (one per
+/// kernel flavour in the cache, one for the repository's builds), so
+/// concurrent `cargo xtask` runs wait instead of corrupting each other's
+/// kbuild trees; the locks are released before any guest boots.
 fn prepare(flavour: Flavour) -> Result<Prepared> {
     let cache = util::cache_root();
-    let tc = deps::ensure_all(&cache)?;
-    let kernel = kernel::ensure_kernel(&tc, &cache, flavour)?;
+    let tc = {
+        let _lock = util::lock(&cache.join(".lock-deps"), "deps")?;
+        deps::ensure_all(&cache)?
+    };
+    let kernel = {
+        let _lock = util::lock(
+            &cache.join(format!(".lock-build-{}", flavour.name())),
+            "kernel",
+        )?;
+        kernel::ensure_kernel(&tc, &cache, flavour)?
+    };
+    let _lock = util::lock(&util::target_dir().join("xtask/build.lock"), "build")?;
     let module = kernel::build_driver(&tc, &kernel)?;
     let bins = build_userspace()?;
     Ok(Prepared {
@@ -114,8 +128,36 @@ fn prepare(flavour: Flavour) -> Result<Prepared> {
     })
 }
 
+/// Hook for the Lua C modules: `userlib/lua/build-all.sh` builds
+/// `target/release/libkcompletion_{lua54,lua51,luajit}.so` (see
+/// initramfs::LUA_MODULE_HOOK for where they go in the guest).
+const LUA_MODULE_BUILD: &str = "userlib/lua/build-all.sh";
+
+fn build_lua_modules() -> Result<()> {
+    let script = util::repo_root().join(LUA_MODULE_BUILD);
+    if !script.is_file() {
+        util::stage(
+            "lua",
+            &format!("no {LUA_MODULE_BUILD}: no Lua C modules in the guest"),
+        );
+        return Ok(());
+    }
+    let log = util::target_dir().join("xtask/lua-modules-build.log");
+    let _ = std::fs::remove_file(&log);
+    let mut c = Command::new("sh");
+    c.arg(&script).current_dir(util::repo_root());
+    util::run_logged(
+        &mut c,
+        &log,
+        "lua",
+        "building the Lua modules (lua54, lua51, luajit)",
+    )?;
+    Ok(())
+}
+
 /// `cargo build --release` of the workspace's bin targets (not xtask).
 fn build_userspace() -> Result<Vec<PathBuf>> {
+    build_lua_modules()?;
     let names = initramfs::workspace_bins()?;
     if names.is_empty() {
         util::stage("userspace", "no workspace binaries yet");
@@ -162,12 +204,8 @@ fn job_conf(mode: &str, insmod: bool, module: &str, kmemleak: bool, rmmod_after:
 
 const MODULE_PATH: &str = "/lib/modules/kcompletion.ko";
 
-fn initrd_path(name: &str) -> PathBuf {
-    qemu::guest_dir().join(format!("{name}-initramfs.cpio"))
-}
-
 fn build_initrd(name: &str, spec: &GuestSpec) -> Result<PathBuf> {
-    let p = initrd_path(name);
+    let p = qemu::run_dir(name)?.join("initramfs.cpio");
     initramfs::build(spec, &p)?;
     Ok(p)
 }
@@ -253,7 +291,8 @@ fn cmd_demo() -> Result<i32> {
         module: p.module.clone(),
         bins: p.bins.clone(),
         job_conf: job_conf("job", true, MODULE_PATH, false, false),
-        job: Some(script),
+        // one stream, so `set -x` traces stay next to their output
+        job: Some(format!("exec 2>&1\n{script}")),
         ..Default::default()
     };
     let initrd = build_initrd("demo", &spec)?;
@@ -340,7 +379,10 @@ fn test_job() -> Result<String> {
 fn cmd_test() -> Result<i32> {
     let t0 = Instant::now();
     let p = prepare(Flavour::Debug)?;
-    let selftest_ko = kernel::build_selftest_module(&p.tc, &p.kernel)?;
+    let selftest_ko = {
+        let _lock = util::lock(&util::target_dir().join("xtask/build.lock"), "build")?;
+        kernel::build_selftest_module(&p.tc, &p.kernel)?
+    };
     let mut tally = Tally::default();
 
     // (e) the guest suites, in one boot with KUnit on

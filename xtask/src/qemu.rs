@@ -213,6 +213,39 @@ pub fn guest_dir() -> PathBuf {
     util::target_dir().join("guest")
 }
 
+/// Per-run folder `target/guest/<name>-<pid>/` (initramfs, console,
+/// stdout and stderr logs), so concurrent runs never share files.
+/// Folders of finished runs with the same name are removed when a new
+/// one is made; `target/guest/<name>-latest` points at the newest.
+pub fn run_dir(name: &str) -> Result<PathBuf> {
+    let base = guest_dir();
+    let me = std::process::id();
+    let dir = base.join(format!("{name}-{me}"));
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    std::fs::create_dir_all(&base)?;
+    for e in std::fs::read_dir(&base)?.filter_map(|e| e.ok()) {
+        let f = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = f.strip_prefix(name).and_then(|r| r.strip_prefix('-')) else {
+            continue;
+        };
+        if let Ok(pid) = pid.parse::<u32>() {
+            if pid != me && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    std::fs::create_dir_all(&dir)?;
+    let latest = base.join(format!("{name}-latest"));
+    let tmp = base.join(format!(".{name}-latest-{me}"));
+    let _ = std::fs::remove_file(&tmp);
+    if std::os::unix::fs::symlink(dir.file_name().unwrap(), &tmp).is_ok() {
+        let _ = std::fs::rename(&tmp, &latest);
+    }
+    Ok(dir)
+}
+
 /// Boot a non-interactive guest, falling back from KVM to TCG if KVM fails.
 pub fn boot(kernel: &Kernel, opts: &BootOptions) -> Result<BootResult> {
     let (accel, may_fallback) = first_choice(kernel);
@@ -316,11 +349,10 @@ enum Msg {
 
 fn boot_once(kernel: &Kernel, opts: &BootOptions, accel: Accel) -> Result<BootResult> {
     let tag = format!("guest {}", opts.name);
-    let dir = guest_dir();
-    std::fs::create_dir_all(&dir)?;
-    let console_log = dir.join(format!("{}-console.log", opts.name));
-    let out_path = dir.join(format!("{}-stdout.log", opts.name));
-    let err_path = dir.join(format!("{}-stderr.log", opts.name));
+    let dir = run_dir(&opts.name)?;
+    let console_log = dir.join("console.log");
+    let out_path = dir.join("stdout.log");
+    let err_path = dir.join("stderr.log");
     for p in [&out_path, &err_path] {
         std::fs::write(p, b"")?;
     }

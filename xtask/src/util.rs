@@ -183,3 +183,35 @@ pub fn sha256_hex(parts: &[&[u8]]) -> String {
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Take an exclusive lock on `path` (created if needed), waiting for other
+/// xtask runs that hold it. The lock is released when the file is dropped.
+pub fn lock(path: &Path, tag: &str) -> Result<File> {
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p)?;
+    }
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("open {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => return Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            stage(
+                tag,
+                &format!(
+                    "waiting for another cargo xtask run (lock {})",
+                    path.display()
+                ),
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("lock {}", path.display()))
+        }
+    }
+    f.lock()
+        .with_context(|| format!("lock {}", path.display()))?;
+    Ok(f)
+}
