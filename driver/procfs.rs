@@ -14,10 +14,17 @@ use kernel::ffi::{c_int, c_void};
 use kernel::bindings;
 use kernel::prelude::*;
 
-const HEADER: *mut c_void = usize::MAX as *mut c_void;
+/// Iterator tokens: 1 is the header line (the kernel's `SEQ_START_TOKEN` convention); an
+/// object is its id shifted left, so tokens are never null, never odd and never look like
+/// `ERR_PTR` values.
+const HEADER: *mut c_void = 1 as *mut c_void;
 
 fn token(id: u32) -> *mut c_void {
-    id as usize as *mut c_void
+    ((id as usize) << 1) as *mut c_void
+}
+
+fn id_of(token: *mut c_void) -> u32 {
+    ((token as usize) >> 1) as u32
 }
 
 fn find(from: i64, pos: *mut bindings::loff_t) -> *mut c_void {
@@ -44,7 +51,7 @@ unsafe extern "C" fn next(
     v: *mut c_void,
     pos: *mut bindings::loff_t,
 ) -> *mut c_void {
-    let from = if v == HEADER { 1 } else { v as usize as i64 + 1 };
+    let from = if v == HEADER { 1 } else { i64::from(id_of(v)) + 1 };
     find(from, pos)
 }
 
@@ -76,7 +83,7 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, v: *mut c_void) -> c_int {
     let written = if v == HEADER {
         writeln!(line, "id\tdone\twaiters\thandles\tuid\tgid\tmode\tlinked\tname")
     } else {
-        let Some(snap) = registry().snapshot_of(v as usize as u32) else {
+        let Some(snap) = registry().snapshot_of(id_of(v)) else {
             return 0;
         };
         let info = info_of(&snap);
@@ -106,7 +113,10 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, v: *mut c_void) -> c_int {
         return -(bindings::EOVERFLOW as c_int);
     }
     // SAFETY: `m` is the seq_file being shown; `line.buf` holds `line.len` valid bytes.
-    unsafe { bindings::seq_write(m, line.buf.as_ptr().cast(), line.len) }
+    // Like `seq_printf`, ignore the result: on overflow seq_file retries with a larger buffer,
+    // while a negative return from `show` would end the read with an error.
+    unsafe { bindings::seq_write(m, line.buf.as_ptr().cast(), line.len) };
+    0
 }
 
 static SEQ_OPS: bindings::seq_operations = bindings::seq_operations {

@@ -1,0 +1,203 @@
+//! Raw access to /dev/kcompletion: thin wrappers that return the errno, so tests can check
+//! every error exactly. No library in between: this suite tests the ABI itself.
+
+use kcompletion_abi::*;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+pub const DEV: &str = "/dev/kcompletion";
+
+pub type Res<T> = Result<T, i32>;
+
+pub fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+pub fn errname(e: i32) -> String {
+    let n = match e {
+        libc::EINVAL => "EINVAL",
+        libc::ENOENT => "ENOENT",
+        libc::EEXIST => "EEXIST",
+        libc::EACCES => "EACCES",
+        libc::EAGAIN => "EAGAIN",
+        libc::EBADF => "EBADF",
+        libc::EFAULT => "EFAULT",
+        libc::EINTR => "EINTR",
+        libc::ENOTTY => "ENOTTY",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::ENOSPC => "ENOSPC",
+        libc::EDQUOT => "EDQUOT",
+        libc::EBUSY => "EBUSY",
+        libc::ENOMEM => "ENOMEM",
+        _ => return format!("errno {e}"),
+    };
+    n.to_string()
+}
+
+/// ioctl with a raw argument; Ok(return value) or Err(errno).
+pub fn ioctl_raw(fd: RawFd, cmd: u32, arg: usize) -> Res<i32> {
+    // SAFETY: The kernel validates `arg`; tests pass deliberately bad pointers on purpose.
+    let r = unsafe { libc::ioctl(fd, cmd as _, arg) };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(r)
+    }
+}
+
+pub fn ioctl<T>(fd: &impl AsRawFd, cmd: u32, arg: &mut T) -> Res<i32> {
+    ioctl_raw(fd.as_raw_fd(), cmd, arg as *mut T as usize)
+}
+
+pub fn ioctl0(fd: &impl AsRawFd, cmd: u32) -> Res<i32> {
+    ioctl_raw(fd.as_raw_fd(), cmd, 0)
+}
+
+pub fn open_dev() -> OwnedFd {
+    let path = std::ffi::CString::new(DEV).unwrap();
+    // SAFETY: Plain open(2) of a NUL-terminated path.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    assert!(fd >= 0, "open {DEV}: {}", errname(errno()));
+    // SAFETY: `fd` is a fresh descriptor we own.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+pub fn kname(name: &[u8]) -> KcName {
+    KcName {
+        ptr: name.as_ptr() as u64,
+        len: name.len() as u32,
+        reserved: 0,
+    }
+}
+
+fn to_fd(r: i32) -> OwnedFd {
+    // SAFETY: The driver returned a fresh descriptor that we now own.
+    unsafe { OwnedFd::from_raw_fd(r) }
+}
+
+pub fn create_mode(dev: &OwnedFd, name: &str, mode: u32, flags: u32) -> Res<OwnedFd> {
+    let mut req = KcCreate {
+        name: kname(name.as_bytes()),
+        mode,
+        flags,
+    };
+    ioctl(dev, KC_IOC_CREATE, &mut req).map(to_fd)
+}
+
+pub fn create(dev: &OwnedFd, name: &str) -> Res<OwnedFd> {
+    create_mode(dev, name, 0o600, 0)
+}
+
+pub fn create_excl(dev: &OwnedFd, name: &str) -> Res<OwnedFd> {
+    create_mode(dev, name, 0o600, KC_CREATE_EXCL)
+}
+
+pub fn open_access(dev: &OwnedFd, name: &str, access: u32) -> Res<OwnedFd> {
+    let mut req = KcOpen {
+        name: kname(name.as_bytes()),
+        access,
+        reserved: 0,
+    };
+    ioctl(dev, KC_IOC_OPEN, &mut req).map(to_fd)
+}
+
+pub fn open(dev: &OwnedFd, name: &str) -> Res<OwnedFd> {
+    open_access(dev, name, KC_ACCESS_READ | KC_ACCESS_WRITE)
+}
+
+pub fn unlink(dev: &OwnedFd, name: &str) -> Res<()> {
+    let mut req = kname(name.as_bytes());
+    ioctl(dev, KC_IOC_UNLINK, &mut req).map(|_| ())
+}
+
+pub fn complete(fd: &OwnedFd) -> Res<()> {
+    ioctl0(fd, KC_IOC_COMPLETE).map(|_| ())
+}
+
+pub fn complete_all(fd: &OwnedFd) -> Res<()> {
+    ioctl0(fd, KC_IOC_COMPLETE_ALL).map(|_| ())
+}
+
+pub fn reinit(fd: &OwnedFd) -> Res<()> {
+    ioctl0(fd, KC_IOC_REINIT).map(|_| ())
+}
+
+pub fn try_wait(fd: &OwnedFd) -> Res<()> {
+    ioctl0(fd, KC_IOC_TRY_WAIT).map(|_| ())
+}
+
+pub fn done(fd: &OwnedFd) -> Res<bool> {
+    ioctl0(fd, KC_IOC_DONE).map(|r| r != 0)
+}
+
+pub fn now_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is valid for writing.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+pub fn wait_deadline(fd: &OwnedFd, deadline_ns: u64, flags: u32) -> Res<()> {
+    let mut req = KcWait {
+        deadline_ns,
+        flags,
+        reserved: 0,
+    };
+    ioctl(fd, KC_IOC_WAIT, &mut req).map(|_| ())
+}
+
+/// Waits at most `ms` milliseconds (CLOCK_MONOTONIC).
+pub fn wait_ms(fd: &OwnedFd, ms: u64) -> Res<()> {
+    wait_deadline(fd, now_ns(libc::CLOCK_MONOTONIC) + ms * 1_000_000, 0)
+}
+
+pub fn wait_forever(fd: &OwnedFd) -> Res<()> {
+    wait_deadline(fd, KC_DEADLINE_NEVER, 0)
+}
+
+pub fn info(fd: &OwnedFd) -> Res<KcInfo> {
+    let mut i = KcInfo::default();
+    ioctl(fd, KC_IOC_INFO, &mut i).map(|_| i)
+}
+
+pub fn info_name(i: &KcInfo) -> String {
+    String::from_utf8_lossy(&i.name[..i.name_len as usize]).into_owned()
+}
+
+/// Every named object, via LIST in batches of `batch`.
+pub fn list_all(dev: &OwnedFd, batch: u32) -> Res<Vec<KcInfo>> {
+    let mut all = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let mut buf = vec![KcInfo::default(); batch as usize];
+        let mut req = KcList {
+            entries: buf.as_mut_ptr() as u64,
+            capacity: batch,
+            count: 0,
+            cursor,
+            reserved: 0,
+        };
+        let n = ioctl(dev, KC_IOC_LIST, &mut req)?;
+        assert_eq!(n as u32, req.count);
+        if req.count == 0 {
+            return Ok(all);
+        }
+        all.extend_from_slice(&buf[..req.count as usize]);
+        cursor = req.cursor;
+    }
+}
+
+/// poll(2) for readability with a timeout; true if readable.
+pub fn readable(fd: &OwnedFd, timeout_ms: i32) -> bool {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: One valid pollfd.
+    let r = unsafe { libc::poll(&mut p, 1, timeout_ms) };
+    r == 1 && p.revents & libc::POLLIN != 0
+}
