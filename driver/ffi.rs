@@ -10,6 +10,7 @@ use kernel::ffi::{c_int, c_ulong, c_void};
 extern "C" {
     pub(crate) fn kcompletion_param_max_objects() -> u32;
     pub(crate) fn kcompletion_param_max_per_user() -> u32;
+    pub(crate) fn kcompletion_param_selftest() -> bool;
 
     pub(crate) fn kcompletion_misc_register() -> c_int;
     pub(crate) fn kcompletion_misc_deregister();

@@ -38,9 +38,14 @@ static unsigned short dev_mode = 0666;
 module_param(dev_mode, ushort, 0444);
 MODULE_PARM_DESC(dev_mode, "Mode of /dev/kcompletion (objects carry their own permissions)");
 
+static bool selftest;
+module_param(selftest, bool, 0444);
+MODULE_PARM_DESC(selftest, "Run the kernel-API self-test at load (KTAP lines in the log)");
+
 /* Parameter getters: Rust reads the C statics through these. */
 unsigned int kcompletion_param_max_objects(void) { return READ_ONCE(max_objects); }
 unsigned int kcompletion_param_max_per_user(void) { return READ_ONCE(max_per_user); }
+bool kcompletion_param_selftest(void) { return selftest; }
 
 /* The fops tables need THIS_MODULE, a macro, so that open files pin the module. */
 static const struct file_operations kc_dev_fops = {

@@ -18,6 +18,7 @@ mod name_table;
 pub mod object;
 mod procfs;
 pub mod registry;
+mod selftest;
 mod siphash;
 mod xarray;
 
@@ -51,6 +52,11 @@ impl kernel::Module for KCompletionModule {
             return Err(Error::from_errno(ret));
         }
         pr_info!("loaded: /dev/kcompletion, ABI version {}\n", abi::KC_ABI_VERSION);
+        // SAFETY: Reading a module parameter is always valid.
+        if unsafe { ffi::kcompletion_param_selftest() } {
+            let failed = selftest::run();
+            pr_info!("selftest: {} failed\n", failed);
+        }
         Ok(KCompletionModule { registry })
     }
 }
