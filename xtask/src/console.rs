@@ -159,6 +159,8 @@ pub struct SuiteReport {
     /// Failures that are not individual cases (non-zero exit without
     /// `not ok`, no cases, plan mismatch, missing end marker).
     pub problems: Vec<String>,
+    /// Everything the suite printed (for failure reports).
+    pub output: String,
 }
 
 impl SuiteReport {
@@ -228,6 +230,8 @@ pub fn parse_suites(output: &str) -> Vec<SuiteReport> {
                 ..Default::default()
             });
         } else if let Some(s) = cur.as_mut() {
+            s.output.push_str(line);
+            s.output.push('\n');
             if let Some(c) = parse_ktap_case(line) {
                 // Only top-level cases count for a suite; nested ones are
                 // summarised by their parent line.
@@ -317,6 +321,38 @@ pub fn parse_cargo_test(output: &str) -> CargoTestSummary {
         }
     }
     s
+}
+
+/// The guest job of `cargo xtask test`: every command listed in
+/// `tests/guest/suites` (blank lines and `#` comments skipped), run from
+/// `dir`, wrapped in `KC-SUITE <name>` / `KC-SUITE-END <name> <status>`
+/// markers (also written to the kernel log, for console context).
+pub fn suites_job(list: &str, dir: &str) -> Option<String> {
+    let dir = shell_quote(dir);
+    let mut job = String::new();
+    let mut seen: Vec<String> = Vec::new();
+    for line in list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let base = suite_name(line);
+        let mut name = base.clone();
+        let mut k = 2;
+        while seen.contains(&name) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        job.push_str(&format!(
+            "cd {dir} || exit 1\n\
+             echo 'KC-SUITE {name}'; echo 'KC-SUITE {name}' > /dev/kmsg\n\
+             sh -c {} </dev/null 2>&1; st=$?\n\
+             echo \"KC-SUITE-END {name} $st\"; echo \"KC-SUITE-END {name} $st\" > /dev/kmsg\n",
+            shell_quote(line)
+        ));
+        seen.push(name);
+    }
+    (!seen.is_empty()).then_some(job)
 }
 
 /// Quote one word for a POSIX shell (busybox ash).
@@ -479,6 +515,22 @@ mod tests {
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
         assert_eq!(shell_quote("$(x)`y`;|&"), "'$(x)`y`;|&'");
         assert_eq!(shell_join(&["echo", "a b", "*"]), "echo 'a b' '*'");
+    }
+
+    #[test]
+    fn suites_job_script() {
+        let job = suites_job(
+            "# comment\n\nsh basics.sh\nsh basics.sh --again\nlua5.4 it's.lua\n",
+            "/t",
+        )
+        .unwrap();
+        assert!(job.contains("KC-SUITE basics'"));
+        assert!(job.contains("KC-SUITE basics_2'"));
+        assert!(job.contains("sh -c 'sh basics.sh --again' </dev/null"));
+        assert!(job.contains("sh -c 'lua5.4 it'\\''s.lua'"));
+        assert!(job.contains("KC-SUITE-END basics_2 $st"));
+        assert_eq!(job.matches("cd /t || exit 1").count(), 3);
+        assert!(suites_job("# nothing\n", "/t").is_none());
     }
 
     #[test]

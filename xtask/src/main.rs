@@ -347,33 +347,8 @@ fn test_job() -> Result<String> {
     let path = util::repo_root().join("tests/guest/suites");
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
-    let mut job = String::from("cd /usr/share/kcompletion/tests || exit 1\n");
-    let mut seen: Vec<String> = Vec::new();
-    for line in text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-    {
-        let mut name = console::suite_name(line);
-        let base = name.clone();
-        let mut k = 2;
-        while seen.contains(&name) {
-            name = format!("{base}_{k}");
-            k += 1;
-        }
-        seen.push(name.clone());
-        job.push_str(&format!(
-            "echo 'KC-SUITE {name}'; echo 'KC-SUITE {name}' > /dev/kmsg\n\
-             sh -c {} </dev/null; st=$?\n\
-             echo \"KC-SUITE-END {name} $st\"; echo \"KC-SUITE-END {name} $st\" > /dev/kmsg\n\
-             cd /usr/share/kcompletion/tests\n",
-            shell_quote(line)
-        ));
-    }
-    if seen.is_empty() {
-        bail!("{} lists no suites", path.display());
-    }
-    Ok(job)
+    console::suites_job(&text, "/usr/share/kcompletion/tests")
+        .with_context(|| format!("{} lists no suites", path.display()))
 }
 
 fn cmd_test() -> Result<i32> {
@@ -400,7 +375,7 @@ fn cmd_test() -> Result<i32> {
         kunit: true,
         idle_timeout: Duration::from_secs(180),
         total_timeout: Duration::from_secs(1500),
-        echo: Echo::Quiet,
+        echo: Echo::Prefixed,
     };
     let r = qemu::boot(&p.kernel, &opts)?;
     let suites = console::parse_suites(&r.stdout);
@@ -414,7 +389,9 @@ fn cmd_test() -> Result<i32> {
                 c.description,
                 if c.skip { " # SKIP" } else { "" }
             );
-            eprintln!("  {label}");
+            if !c.passed() {
+                eprintln!("  FAILED {label}");
+            }
             tally.case(c.passed(), &label);
         }
         for prob in &s.problems {

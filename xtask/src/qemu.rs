@@ -39,8 +39,41 @@ impl Accel {
 pub enum Echo {
     /// Job stdout to our stdout, job stderr to our stderr (for `vm -- CMD`, `demo`).
     Raw,
+    /// Job stdout and stderr live on our stderr, each line prefixed
+    /// with `  | ` (for `test`: progress without mixing into our stdout).
+    Prefixed,
     /// Nothing live (results are parsed afterwards).
     Quiet,
+}
+
+/// A writer that prefixes every line and writes whole lines to stderr.
+struct Prefixer {
+    prefix: &'static str,
+    buf: Vec<u8>,
+}
+
+impl Write for Prefixer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        while let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.buf.drain(..=i).collect();
+            let text = String::from_utf8_lossy(&line);
+            eprint!("{}{}", self.prefix, text.trim_end_matches(['\n', '\r']));
+            eprintln!();
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Prefixer {
+    fn drop(&mut self) {
+        if !self.buf.is_empty() {
+            eprintln!("{}{}", self.prefix, String::from_utf8_lossy(&self.buf));
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -414,6 +447,16 @@ fn boot_once(kernel: &Kernel, opts: &BootOptions, accel: Accel) -> Result<BootRe
         Echo::Raw => (
             Some(Box::new(std::io::stdout())),
             Some(Box::new(std::io::stderr())),
+        ),
+        Echo::Prefixed => (
+            Some(Box::new(Prefixer {
+                prefix: "  | ",
+                buf: Vec::new(),
+            })),
+            Some(Box::new(Prefixer {
+                prefix: "  |2 ",
+                buf: Vec::new(),
+            })),
         ),
         Echo::Quiet => (None, None),
     };
