@@ -83,6 +83,20 @@ pub fn ensure_apt() -> Result<()> {
     }
     util::stage("deps", &format!("installing apt packages: {list}"));
     util::run(Command::new("apt-get").arg("update"), "apt-get update")?;
+    // Never let `-y` remove packages behind the user's back (rustc-web
+    // conflicts with Debian's rustc, which Debian's cargo needs).
+    let sim = cmd_output(
+        Command::new("apt-get")
+            .args(["install", "-s", "--no-install-recommends"])
+            .args(&missing),
+    )?;
+    let removals: Vec<&str> = sim.lines().filter(|l| l.starts_with("Remv ")).collect();
+    if !removals.is_empty() {
+        bail!(
+            "installing {list} would remove packages:\n  {}\nreview and run it yourself:\n  apt-get install --no-install-recommends {list}",
+            removals.join("\n  ")
+        );
+    }
     let mut c = Command::new("apt-get");
     c.args(["install", "-y", "--no-install-recommends"])
         .args(&missing);
