@@ -8,6 +8,8 @@ use crate::util::{self, cmd_output};
 
 /// apt packages the bench needs on a Debian 12 host.
 pub const APT_PACKAGES: &[&str] = &[
+    "make",
+    "xz-utils",
     "rustc-web",
     "rust-web-src",
     "clang",
