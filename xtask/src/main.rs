@@ -47,7 +47,7 @@ enum Cmd {
         /// Overall time limit for a CMD run, in seconds.
         #[arg(long, default_value_t = 600)]
         timeout: u64,
-        /// Do not load kcompletion.ko at boot.
+        /// Do not build or load kcompletion.ko.
         #[arg(long)]
         no_module: bool,
         /// Scan for memory leaks (kmemleak) after CMD.
@@ -104,7 +104,7 @@ struct Prepared {
 /// kernel flavour in the cache, one for the repository's builds), so
 /// concurrent `cargo xtask` runs wait instead of corrupting each other's
 /// kbuild trees; the locks are released before any guest boots.
-fn prepare(flavour: Flavour) -> Result<Prepared> {
+fn prepare(flavour: Flavour, with_module: bool) -> Result<Prepared> {
     let cache = util::cache_root();
     let tc = {
         let _lock = util::lock(&cache.join(".lock-deps"), "deps")?;
@@ -118,7 +118,15 @@ fn prepare(flavour: Flavour) -> Result<Prepared> {
         kernel::ensure_kernel(&tc, &cache, flavour)?
     };
     let _lock = util::lock(&util::target_dir().join("xtask/build.lock"), "build")?;
-    let module = kernel::build_driver(&tc, &kernel)?;
+    let module = if with_module {
+        kernel::build_driver(&tc, &kernel)?
+    } else {
+        util::stage(
+            "module",
+            "--no-module: not building or loading kcompletion.ko",
+        );
+        None
+    };
     let bins = build_userspace()?;
     Ok(Prepared {
         kernel,
@@ -232,7 +240,7 @@ fn cmd_vm(
     kmemleak: bool,
     cmd: &[String],
 ) -> Result<i32> {
-    let p = prepare(flavour)?;
+    let p = prepare(flavour, !no_module)?;
     let insmod = !no_module;
     if insmod && p.module.is_none() {
         util::stage(
@@ -283,7 +291,7 @@ fn cmd_vm(
 }
 
 fn cmd_demo() -> Result<i32> {
-    let p = prepare(Flavour::Debug)?;
+    let p = prepare(Flavour::Debug, true)?;
     let demo = util::repo_root().join("tests/demo.sh");
     let script =
         std::fs::read_to_string(&demo).with_context(|| format!("read {}", demo.display()))?;
@@ -353,7 +361,7 @@ fn test_job() -> Result<String> {
 
 fn cmd_test() -> Result<i32> {
     let t0 = Instant::now();
-    let p = prepare(Flavour::Debug)?;
+    let p = prepare(Flavour::Debug, true)?;
     let selftest_ko = {
         let _lock = util::lock(&util::target_dir().join("xtask/build.lock"), "build")?;
         kernel::build_selftest_module(&p.tc, &p.kernel)?
