@@ -19,11 +19,7 @@
 #include <linux/wait.h>
 #include <linux/xarray.h>
 
-/* Rust entry points (driver/file_ops.rs). */
-long kcompletion_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
-long kcompletion_obj_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
-__poll_t kcompletion_obj_poll(struct file *file, struct poll_table_struct *pt);
-int kcompletion_obj_release(struct inode *inode, struct file *file);
+#include "glue.h"
 
 /* Module parameters: 6.12's Rust `module!` has no `params`. */
 static unsigned int max_objects = 65536;
@@ -94,12 +90,6 @@ int kcompletion_obj_getfd(void *obj, bool readable, bool writable)
 	else
 		flags |= O_RDONLY;
 	return anon_inode_getfd("[kcompletion]", &kc_obj_fops, obj, flags);
-}
-
-/* True if @file is an object fd of ours (file->f_op is only comparable here). */
-bool kcompletion_is_obj_file(const struct file *file)
-{
-	return file->f_op == &kc_obj_fops;
 }
 
 /* poll_wait() is a static inline. */

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C helpers of glue.c (called from Rust through driver/ffi.rs) and the Rust entry points
+ * they call back. Kept in one header so every non-static function has a prototype.
+ */
+#ifndef KCOMPLETION_GLUE_H
+#define KCOMPLETION_GLUE_H
+
+#include <linux/types.h>
+
+struct file;
+struct inode;
+struct poll_table_struct;
+struct seq_operations;
+struct wait_queue_head;
+struct xarray;
+
+/* Rust entry points (driver/file_ops.rs). */
+long kcompletion_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+long kcompletion_obj_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+__poll_t kcompletion_obj_poll(struct file *file, struct poll_table_struct *pt);
+int kcompletion_obj_release(struct inode *inode, struct file *file);
+
+/* C helpers (driver/glue.c). */
+unsigned int kcompletion_param_max_objects(void);
+unsigned int kcompletion_param_max_per_user(void);
+bool kcompletion_param_selftest(void);
+int kcompletion_misc_register(void);
+void kcompletion_misc_deregister(void);
+int kcompletion_obj_getfd(void *obj, bool readable, bool writable);
+void kcompletion_poll_wait(struct file *file, struct wait_queue_head *wq,
+			   struct poll_table_struct *pt);
+void kcompletion_init_waitqueue(struct wait_queue_head *wq);
+unsigned long kcompletion_wq_lock(struct wait_queue_head *wq);
+void kcompletion_wq_unlock(struct wait_queue_head *wq, unsigned long flags);
+void kcompletion_xa_init(struct xarray *xa);
+int kcompletion_xa_alloc(struct xarray *xa, u32 *id, void *entry, u32 max);
+int kcompletion_proc_register(const struct seq_operations *ops);
+void kcompletion_proc_unregister(void);
+u32 kcompletion_current_fsuid(void);
+u32 kcompletion_current_fsgid(void);
+bool kcompletion_in_group(u32 kgid);
+u32 kcompletion_uid_to_user(u32 kuid);
+u32 kcompletion_gid_to_user(u32 kgid);
+
+#endif /* KCOMPLETION_GLUE_H */
