@@ -52,6 +52,7 @@ end
 local function raises(pattern, f, ...)
   local ok, err = pcall(f, ...)
   if ok then error("expected an error containing " .. pattern, 2) end
+  if type(err) ~= "string" then error("error is a " .. type(err) .. ", not a string", 2) end
   if not tostring(err):find(pattern, 1, true) then
     error(("error %s does not contain %s"):format(tostring(err), pattern), 2)
   end

@@ -286,6 +286,53 @@ impl UserData for Handle {
     }
 }
 
+/// Lua code run once at load: wraps the module functions and the methods so that errors reach
+/// Lua as plain strings (`"file:line: bad argument #1 to 'new' (...)"`), like errors of the
+/// standard library, instead of mlua's error userdata with a traceback.
+const WRAP_ERRORS: &str = r##"
+local kc, sample = ...
+local unpack = table.unpack or unpack
+local pack = table.pack or function(...) return { n = select("#", ...), ... } end
+local function clean(e)
+  local s = tostring(e):match("^[^\n]*")
+  return (s:gsub("^runtime error: ", ""))
+end
+local function wrap(f)
+  return function(...)
+    local r = pack(pcall(f, ...))
+    if not r[1] then error(clean(r[2]), 2) end
+    return unpack(r, 2, r.n)
+  end
+end
+for k, v in pairs(kc) do
+  if type(v) == "function" then kc[k] = wrap(v) end
+end
+-- mlua protects the metatable (__metatable = false): reach it through the debug library.
+local mt = debug and debug.getmetatable and debug.getmetatable(sample)
+if type(mt) ~= "table" then return false end
+local index = mt.__index
+if type(index) == "table" then
+  for k, v in pairs(index) do
+    if type(v) == "function" then index[k] = wrap(v) end
+  end
+elseif type(index) == "function" then
+  local wrapped = setmetatable({}, { __mode = "k" })
+  mt.__index = function(self, key)
+    local v = index(self, key)
+    if type(v) ~= "function" then return v end
+    local w = wrapped[v]
+    if not w then
+      w = wrap(v)
+      wrapped[v] = w
+    end
+    return w
+  end
+else
+  return false
+end
+return true
+"##;
+
 #[mlua::lua_module(name = "kcompletion")]
 fn luaopen(lua: &Lua) -> LuaResult<LuaTable> {
     let kc = lua.create_table()?;
@@ -339,5 +386,16 @@ fn luaopen(lua: &Lua) -> LuaResult<LuaTable> {
         "_VERSION",
         format!("kcompletion {}", env!("CARGO_PKG_VERSION")),
     )?;
+    // A closed handle, only to reach the metatable shared by all handles.
+    let sample = lua.create_userdata(Handle {
+        inner: None,
+        name: String::new(),
+    })?;
+    let wrapped_methods = lua
+        .load(WRAP_ERRORS)
+        .set_name("=kcompletion")
+        .call::<bool>((kc.clone(), sample))?;
+    // Without the debug library, method errors stay mlua error objects (tostring works).
+    let _ = wrapped_methods;
     Ok(kc)
 }

@@ -68,6 +68,8 @@ local kc = require "kcompletion"
 local function raises(pattern, f, ...)
   local ok, err = pcall(f, ...)
   assert(not ok, "expected an error matching " .. pattern)
+  assert(type(err) == "string", "error is a " .. type(err) .. ", not a string")
+  assert(not string.find(err, "runtime error", 1, true), err)
   assert(string.find(tostring(err), pattern, 1, true),
          "error " .. tostring(err) .. " does not contain " .. pattern)
 end
