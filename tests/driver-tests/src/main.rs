@@ -6,16 +6,14 @@
 //! and exits non-zero if any case failed. Module path: `$KC_MODULE` or
 //! /lib/modules/kcompletion.ko.
 
-mod sys;
-
 use kcompletion_abi::*;
+use kcompletion_driver_tests::sys::*;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
-use sys::*;
 
 type Outcome = Result<(), String>;
 
@@ -31,7 +29,11 @@ macro_rules! check {
 fn expect_err<T>(what: &str, res: Res<T>, want: i32) -> Outcome {
     match res {
         Err(e) if e == want => Ok(()),
-        Err(e) => Err(format!("{what}: got {}, want {}", errname(e), errname(want))),
+        Err(e) => Err(format!(
+            "{what}: got {}, want {}",
+            errname(e),
+            errname(want)
+        )),
         Ok(_) => Err(format!("{what}: succeeded, want {}", errname(want))),
     }
 }
@@ -176,18 +178,24 @@ fn main() {
         Ok(())
     });
 
-    s.case("CREATE returns a close-on-exec fd; INFO describes the object", || {
-        let fd = ok("create", create_mode(&dev, "t.create", 0o640, 0))?;
-        check!(cloexec(&fd), "fd is not O_CLOEXEC");
-        let i = ok("info", info(&fd))?;
-        check!(i.id != 0, "id 0");
-        check!(info_name(&i) == "t.create", "name {:?}", info_name(&i));
-        check!(i.done == 0 && i.waiters == 0 && i.handles == 1, "{i:?}");
-        check!(i.uid == 0 && i.gid == 0 && i.mode == 0o640, "{i:?}");
-        check!(i.flags == KC_INFO_LINKED && i.reserved == 0, "{i:?}");
-        check!(i.name[i.name_len as usize..].iter().all(|&b| b == 0), "name padding");
-        ok("unlink", unlink(&dev, "t.create"))
-    });
+    s.case(
+        "CREATE returns a close-on-exec fd; INFO describes the object",
+        || {
+            let fd = ok("create", create_mode(&dev, "t.create", 0o640, 0))?;
+            check!(cloexec(&fd), "fd is not O_CLOEXEC");
+            let i = ok("info", info(&fd))?;
+            check!(i.id != 0, "id 0");
+            check!(info_name(&i) == "t.create", "name {:?}", info_name(&i));
+            check!(i.done == 0 && i.waiters == 0 && i.handles == 1, "{i:?}");
+            check!(i.uid == 0 && i.gid == 0 && i.mode == 0o640, "{i:?}");
+            check!(i.flags == KC_INFO_LINKED && i.reserved == 0, "{i:?}");
+            check!(
+                i.name[i.name_len as usize..].iter().all(|&b| b == 0),
+                "name padding"
+            );
+            ok("unlink", unlink(&dev, "t.create"))
+        },
+    );
 
     s.case("CREATE without EXCL opens the existing object", || {
         let a = ok("create", create(&dev, "t.reopen"))?;
@@ -199,53 +207,69 @@ fn main() {
         ok("unlink", unlink(&dev, "t.reopen"))
     });
 
-    s.case("CREATE with EXCL on an existing name fails with EEXIST", || {
-        let _a = ok("create", create_excl(&dev, "t.excl"))?;
-        expect_err("create excl", create_excl(&dev, "t.excl"), libc::EEXIST)?;
-        ok("unlink", unlink(&dev, "t.excl"))
-    });
+    s.case(
+        "CREATE with EXCL on an existing name fails with EEXIST",
+        || {
+            let _a = ok("create", create_excl(&dev, "t.excl"))?;
+            expect_err("create excl", create_excl(&dev, "t.excl"), libc::EEXIST)?;
+            ok("unlink", unlink(&dev, "t.excl"))
+        },
+    );
 
-    s.case("OPEN of a missing name fails with ENOENT; UNLINK too", || {
-        expect_err("open", open(&dev, "t.missing"), libc::ENOENT)?;
-        expect_err("unlink", unlink(&dev, "t.missing"), libc::ENOENT)
-    });
+    s.case(
+        "OPEN of a missing name fails with ENOENT; UNLINK too",
+        || {
+            expect_err("open", open(&dev, "t.missing"), libc::ENOENT)?;
+            expect_err("unlink", unlink(&dev, "t.missing"), libc::ENOENT)
+        },
+    );
 
-    s.case("names: 63 printable bytes work, 64 give ENAMETOOLONG", || {
-        let long = "x".repeat(63);
-        let _fd = ok("create 63", create(&dev, &long))?;
-        ok("open 63", open(&dev, &long))?;
-        ok("unlink 63", unlink(&dev, &long))?;
-        let too = "y".repeat(64);
-        expect_err("create 64", create(&dev, &too), libc::ENAMETOOLONG)?;
-        expect_err("open 64", open(&dev, &too), libc::ENAMETOOLONG)?;
-        expect_err("unlink 64", unlink(&dev, &too), libc::ENAMETOOLONG)?;
-        let mut req = KcCreate {
-            name: KcName {
-                ptr: 0,
-                len: 300,
-                reserved: 0,
-            },
-            mode: 0o600,
-            flags: 0,
-        };
-        expect_err("len 300", ioctl(&dev, KC_IOC_CREATE, &mut req), libc::ENAMETOOLONG)
-    });
-
-    s.case("names: empty, space, DEL, NUL, 0x80 and 0xff give EINVAL", || {
-        for bad in [&b""[..], b"a b", b"a\x7f", b"a\0b", b"\x80", b"\xff", b"\n"] {
+    s.case(
+        "names: 63 printable bytes work, 64 give ENAMETOOLONG",
+        || {
+            let long = "x".repeat(63);
+            let _fd = ok("create 63", create(&dev, &long))?;
+            ok("open 63", open(&dev, &long))?;
+            ok("unlink 63", unlink(&dev, &long))?;
+            let too = "y".repeat(64);
+            expect_err("create 64", create(&dev, &too), libc::ENAMETOOLONG)?;
+            expect_err("open 64", open(&dev, &too), libc::ENAMETOOLONG)?;
+            expect_err("unlink 64", unlink(&dev, &too), libc::ENAMETOOLONG)?;
             let mut req = KcCreate {
-                name: kname(bad),
+                name: KcName {
+                    ptr: 0,
+                    len: 300,
+                    reserved: 0,
+                },
                 mode: 0o600,
                 flags: 0,
             };
             expect_err(
-                &format!("create {bad:?}"),
+                "len 300",
                 ioctl(&dev, KC_IOC_CREATE, &mut req),
-                libc::EINVAL,
-            )?;
-        }
-        Ok(())
-    });
+                libc::ENAMETOOLONG,
+            )
+        },
+    );
+
+    s.case(
+        "names: empty, space, DEL, NUL, 0x80 and 0xff give EINVAL",
+        || {
+            for bad in [&b""[..], b"a b", b"a\x7f", b"a\0b", b"\x80", b"\xff", b"\n"] {
+                let mut req = KcCreate {
+                    name: kname(bad),
+                    mode: 0o600,
+                    flags: 0,
+                };
+                expect_err(
+                    &format!("create {bad:?}"),
+                    ioctl(&dev, KC_IOC_CREATE, &mut req),
+                    libc::EINVAL,
+                )?;
+            }
+            Ok(())
+        },
+    );
 
     s.case("every printable byte 0x21..0x7e is a valid name", || {
         let all: Vec<u8> = (0x21u8..=0x7e).collect();
@@ -257,204 +281,290 @@ fn main() {
         Ok(())
     });
 
-    s.case("nonzero reserved fields, unknown flags, bad mode or access give EINVAL", || {
-        let name = b"t.reserved";
-        let mut c = KcCreate {
-            name: kname(name),
-            mode: 0o600,
-            flags: 0,
-        };
-        c.name.reserved = 1;
-        expect_err("name.reserved", ioctl(&dev, KC_IOC_CREATE, &mut c), libc::EINVAL)?;
-        c.name.reserved = 0;
-        c.flags = 2;
-        expect_err("create flags", ioctl(&dev, KC_IOC_CREATE, &mut c), libc::EINVAL)?;
-        c.flags = 0;
-        c.mode = 0o1000;
-        expect_err("mode 01000", ioctl(&dev, KC_IOC_CREATE, &mut c), libc::EINVAL)?;
-        let fd = ok("create", create(&dev, "t.reserved"))?;
-        for (access, reserved) in [(0, 0), (4, 0), (1, 1)] {
-            let mut o = KcOpen {
-                name: kname(name),
-                access,
-                reserved,
-            };
-            expect_err(
-                &format!("open access {access} reserved {reserved}"),
-                ioctl(&dev, KC_IOC_OPEN, &mut o),
-                libc::EINVAL,
-            )?;
-        }
-        let mut w = KcWait {
-            deadline_ns: 0,
-            flags: 0,
-            reserved: 1,
-        };
-        expect_err("wait reserved", ioctl(&fd, KC_IOC_WAIT, &mut w), libc::EINVAL)?;
-        w.reserved = 0;
-        w.flags = 2;
-        expect_err("wait flags", ioctl(&fd, KC_IOC_WAIT, &mut w), libc::EINVAL)?;
-        w.flags = 0;
-        w.deadline_ns = i64::MAX as u64 + 1;
-        expect_err("wait deadline > INT64_MAX", ioctl(&fd, KC_IOC_WAIT, &mut w), libc::EINVAL)?;
-        let mut buf = [KcInfo::default(); 2];
-        for (capacity, reserved) in [(0, 0), (KC_LIST_MAX + 1, 0), (2, 1)] {
-            let mut l = KcList {
-                entries: buf.as_mut_ptr() as u64,
-                capacity,
-                count: 0,
-                cursor: 0,
-                reserved,
-            };
-            expect_err(
-                &format!("list capacity {capacity} reserved {reserved}"),
-                ioctl(&dev, KC_IOC_LIST, &mut l),
-                libc::EINVAL,
-            )?;
-        }
-        ok("unlink", unlink(&dev, "t.reserved"))
-    });
-
-    s.case("bad pointers (NULL, unmapped, kernel) give EFAULT and change nothing", || {
-        let fd = ok("create", create(&dev, "t.efault"))?;
-        for addr in [0usize, 1, 0x10, 0xffff_8000_0000_0000, usize::MAX - 7] {
-            for cmd in [KC_IOC_VERSION, KC_IOC_CREATE, KC_IOC_OPEN, KC_IOC_UNLINK, KC_IOC_LIST] {
-                expect_err(
-                    &format!("dev ioctl {cmd:#x} arg {addr:#x}"),
-                    ioctl_raw(dev.as_raw_fd(), cmd, addr),
-                    libc::EFAULT,
-                )?;
-            }
-            for cmd in [KC_IOC_WAIT, KC_IOC_INFO] {
-                expect_err(
-                    &format!("obj ioctl {cmd:#x} arg {addr:#x}"),
-                    ioctl_raw(fd.as_raw_fd(), cmd, addr),
-                    libc::EFAULT,
-                )?;
-            }
+    s.case(
+        "nonzero reserved fields, unknown flags, bad mode or access give EINVAL",
+        || {
+            let name = b"t.reserved";
             let mut c = KcCreate {
-                name: KcName {
-                    ptr: addr as u64,
-                    len: 5,
-                    reserved: 0,
-                },
+                name: kname(name),
                 mode: 0o600,
                 flags: 0,
             };
-            expect_err("name ptr", ioctl(&dev, KC_IOC_CREATE, &mut c), libc::EFAULT)?;
-            let mut l = KcList {
-                entries: addr as u64,
-                capacity: 4,
-                count: 0,
-                cursor: 0,
-                reserved: 0,
+            c.name.reserved = 1;
+            expect_err(
+                "name.reserved",
+                ioctl(&dev, KC_IOC_CREATE, &mut c),
+                libc::EINVAL,
+            )?;
+            c.name.reserved = 0;
+            c.flags = 2;
+            expect_err(
+                "create flags",
+                ioctl(&dev, KC_IOC_CREATE, &mut c),
+                libc::EINVAL,
+            )?;
+            c.flags = 0;
+            c.mode = 0o1000;
+            expect_err(
+                "mode 01000",
+                ioctl(&dev, KC_IOC_CREATE, &mut c),
+                libc::EINVAL,
+            )?;
+            let fd = ok("create", create(&dev, "t.reserved"))?;
+            for (access, reserved) in [(0, 0), (4, 0), (1, 1)] {
+                let mut o = KcOpen {
+                    name: kname(name),
+                    access,
+                    reserved,
+                };
+                expect_err(
+                    &format!("open access {access} reserved {reserved}"),
+                    ioctl(&dev, KC_IOC_OPEN, &mut o),
+                    libc::EINVAL,
+                )?;
+            }
+            let mut w = KcWait {
+                deadline_ns: 0,
+                flags: 0,
+                reserved: 1,
             };
-            expect_err("list entries", ioctl(&dev, KC_IOC_LIST, &mut l), libc::EFAULT)?;
-        }
-        let i = ok("info", info(&fd))?;
-        check!(i.done == 0 && i.handles == 1, "state changed: {i:?}");
-        ok("unlink", unlink(&dev, "t.efault"))
-    });
+            expect_err(
+                "wait reserved",
+                ioctl(&fd, KC_IOC_WAIT, &mut w),
+                libc::EINVAL,
+            )?;
+            w.reserved = 0;
+            w.flags = 2;
+            expect_err("wait flags", ioctl(&fd, KC_IOC_WAIT, &mut w), libc::EINVAL)?;
+            w.flags = 0;
+            w.deadline_ns = i64::MAX as u64 + 1;
+            expect_err(
+                "wait deadline > INT64_MAX",
+                ioctl(&fd, KC_IOC_WAIT, &mut w),
+                libc::EINVAL,
+            )?;
+            let mut buf = [KcInfo::default(); 2];
+            for (capacity, reserved) in [(0, 0), (KC_LIST_MAX + 1, 0), (2, 1)] {
+                let mut l = KcList {
+                    entries: buf.as_mut_ptr() as u64,
+                    capacity,
+                    count: 0,
+                    cursor: 0,
+                    reserved,
+                };
+                expect_err(
+                    &format!("list capacity {capacity} reserved {reserved}"),
+                    ioctl(&dev, KC_IOC_LIST, &mut l),
+                    libc::EINVAL,
+                )?;
+            }
+            ok("unlink", unlink(&dev, "t.reserved"))
+        },
+    );
 
-    s.case("unknown ioctls and ioctls on the wrong kind of fd give ENOTTY", || {
-        let fd = ok("create", create(&dev, "t.enotty"))?;
-        for cmd in [0u32, 0xC700_0099, kc_ioc(0, 0x7f, 0), KC_IOC_COMPLETE, KC_IOC_WAIT] {
-            expect_err(&format!("dev {cmd:#x}"), ioctl_raw(dev.as_raw_fd(), cmd, 0), libc::ENOTTY)?;
-        }
-        for cmd in [0u32, kc_ioc(0, 0x7f, 0), KC_IOC_CREATE, KC_IOC_VERSION, KC_IOC_LIST] {
-            expect_err(&format!("obj {cmd:#x}"), ioctl_raw(fd.as_raw_fd(), cmd, 0), libc::ENOTTY)?;
-        }
-        ok("unlink", unlink(&dev, "t.enotty"))
-    });
+    s.case(
+        "bad pointers (NULL, unmapped, kernel) give EFAULT and change nothing",
+        || {
+            let fd = ok("create", create(&dev, "t.efault"))?;
+            for addr in [0usize, 1, 0x10, 0xffff_8000_0000_0000, usize::MAX - 7] {
+                for cmd in [
+                    KC_IOC_VERSION,
+                    KC_IOC_CREATE,
+                    KC_IOC_OPEN,
+                    KC_IOC_UNLINK,
+                    KC_IOC_LIST,
+                ] {
+                    expect_err(
+                        &format!("dev ioctl {cmd:#x} arg {addr:#x}"),
+                        ioctl_raw(dev.as_raw_fd(), cmd, addr),
+                        libc::EFAULT,
+                    )?;
+                }
+                for cmd in [KC_IOC_WAIT, KC_IOC_INFO] {
+                    expect_err(
+                        &format!("obj ioctl {cmd:#x} arg {addr:#x}"),
+                        ioctl_raw(fd.as_raw_fd(), cmd, addr),
+                        libc::EFAULT,
+                    )?;
+                }
+                let mut c = KcCreate {
+                    name: KcName {
+                        ptr: addr as u64,
+                        len: 5,
+                        reserved: 0,
+                    },
+                    mode: 0o600,
+                    flags: 0,
+                };
+                expect_err("name ptr", ioctl(&dev, KC_IOC_CREATE, &mut c), libc::EFAULT)?;
+                let mut l = KcList {
+                    entries: addr as u64,
+                    capacity: 4,
+                    count: 0,
+                    cursor: 0,
+                    reserved: 0,
+                };
+                expect_err(
+                    "list entries",
+                    ioctl(&dev, KC_IOC_LIST, &mut l),
+                    libc::EFAULT,
+                )?;
+            }
+            let i = ok("info", info(&fd))?;
+            check!(i.done == 0 && i.handles == 1, "state changed: {i:?}");
+            ok("unlink", unlink(&dev, "t.efault"))
+        },
+    );
 
-    s.case("counting: 3 completes let 3 try-waits through, the 4th gets EAGAIN", || {
-        let fd = ok("create", create(&dev, "t.count"))?;
-        for _ in 0..3 {
+    s.case(
+        "unknown ioctls and ioctls on the wrong kind of fd give ENOTTY",
+        || {
+            let fd = ok("create", create(&dev, "t.enotty"))?;
+            for cmd in [
+                0u32,
+                0xC700_0099,
+                kc_ioc(0, 0x7f, 0),
+                KC_IOC_COMPLETE,
+                KC_IOC_WAIT,
+            ] {
+                expect_err(
+                    &format!("dev {cmd:#x}"),
+                    ioctl_raw(dev.as_raw_fd(), cmd, 0),
+                    libc::ENOTTY,
+                )?;
+            }
+            for cmd in [
+                0u32,
+                kc_ioc(0, 0x7f, 0),
+                KC_IOC_CREATE,
+                KC_IOC_VERSION,
+                KC_IOC_LIST,
+            ] {
+                expect_err(
+                    &format!("obj {cmd:#x}"),
+                    ioctl_raw(fd.as_raw_fd(), cmd, 0),
+                    libc::ENOTTY,
+                )?;
+            }
+            ok("unlink", unlink(&dev, "t.enotty"))
+        },
+    );
+
+    s.case(
+        "counting: 3 completes let 3 try-waits through, the 4th gets EAGAIN",
+        || {
+            let fd = ok("create", create(&dev, "t.count"))?;
+            for _ in 0..3 {
+                ok("complete", complete(&fd))?;
+            }
+            check!(ok("info", info(&fd))?.done == 3, "done != 3");
+            for i in 0..3 {
+                ok(&format!("try_wait {i}"), try_wait(&fd))?;
+            }
+            expect_err("4th try_wait", try_wait(&fd), libc::EAGAIN)?;
+            ok("unlink", unlink(&dev, "t.count"))
+        },
+    );
+
+    s.case(
+        "counting: 3 completes let 3 waits through, the 4th times out",
+        || {
+            let fd = ok("create", create(&dev, "t.count2"))?;
+            for _ in 0..3 {
+                ok("complete", complete(&fd))?;
+            }
+            for i in 0..3 {
+                ok(&format!("wait {i}"), wait_ms(&fd, 1000))?;
+            }
+            expect_err("4th wait", wait_ms(&fd, 20), libc::ETIMEDOUT)?;
+            ok("unlink", unlink(&dev, "t.count2"))
+        },
+    );
+
+    s.case(
+        "DONE reports pending completions without consuming them",
+        || {
+            let fd = ok("create", create(&dev, "t.done"))?;
+            check!(!ok("done", done(&fd))?, "done before complete");
             ok("complete", complete(&fd))?;
-        }
-        check!(ok("info", info(&fd))?.done == 3, "done != 3");
-        for i in 0..3 {
-            ok(&format!("try_wait {i}"), try_wait(&fd))?;
-        }
-        expect_err("4th try_wait", try_wait(&fd), libc::EAGAIN)?;
-        ok("unlink", unlink(&dev, "t.count"))
-    });
-
-    s.case("counting: 3 completes let 3 waits through, the 4th times out", || {
-        let fd = ok("create", create(&dev, "t.count2"))?;
-        for _ in 0..3 {
-            ok("complete", complete(&fd))?;
-        }
-        for i in 0..3 {
-            ok(&format!("wait {i}"), wait_ms(&fd, 1000))?;
-        }
-        expect_err("4th wait", wait_ms(&fd, 20), libc::ETIMEDOUT)?;
-        ok("unlink", unlink(&dev, "t.count2"))
-    });
-
-    s.case("DONE reports pending completions without consuming them", || {
-        let fd = ok("create", create(&dev, "t.done"))?;
-        check!(!ok("done", done(&fd))?, "done before complete");
-        ok("complete", complete(&fd))?;
-        check!(ok("done", done(&fd))? && ok("done", done(&fd))?, "not done");
-        ok("try_wait", try_wait(&fd))?;
-        check!(!ok("done", done(&fd))?, "still done");
-        ok("unlink", unlink(&dev, "t.done"))
-    });
-
-    s.case("COMPLETE_ALL lets every wait through until REINIT; COMPLETE saturates", || {
-        let fd = ok("create", create(&dev, "t.all"))?;
-        ok("complete_all", complete_all(&fd))?;
-        check!(ok("info", info(&fd))?.done == KC_DONE_ALL, "done != all");
-        for _ in 0..5 {
-            ok("wait", wait_ms(&fd, 100))?;
+            check!(ok("done", done(&fd))? && ok("done", done(&fd))?, "not done");
             ok("try_wait", try_wait(&fd))?;
-        }
-        ok("complete", complete(&fd))?;
-        check!(ok("info", info(&fd))?.done == KC_DONE_ALL, "complete changed done-all");
-        ok("reinit", reinit(&fd))?;
-        check!(ok("info", info(&fd))?.done == 0, "reinit left done");
-        expect_err("try_wait after reinit", try_wait(&fd), libc::EAGAIN)?;
-        ok("unlink", unlink(&dev, "t.all"))
-    });
+            check!(!ok("done", done(&fd))?, "still done");
+            ok("unlink", unlink(&dev, "t.done"))
+        },
+    );
 
-    s.case("a 50 ms deadline gives ETIMEDOUT no earlier than 50 ms", || {
-        let fd = ok("create", create(&dev, "t.deadline"))?;
-        let start = now_ns(libc::CLOCK_MONOTONIC);
-        let deadline = start + 50_000_000;
-        expect_err("wait", wait_deadline(&fd, deadline, 0), libc::ETIMEDOUT)?;
-        let end = now_ns(libc::CLOCK_MONOTONIC);
-        check!(end >= deadline, "returned {} ns early", deadline - end);
-        println!("# 50 ms wait returned after {} us", (end - start) / 1000);
-        ok("unlink", unlink(&dev, "t.deadline"))
-    });
+    s.case(
+        "COMPLETE_ALL lets every wait through until REINIT; COMPLETE saturates",
+        || {
+            let fd = ok("create", create(&dev, "t.all"))?;
+            ok("complete_all", complete_all(&fd))?;
+            check!(ok("info", info(&fd))?.done == KC_DONE_ALL, "done != all");
+            for _ in 0..5 {
+                ok("wait", wait_ms(&fd, 100))?;
+                ok("try_wait", try_wait(&fd))?;
+            }
+            ok("complete", complete(&fd))?;
+            check!(
+                ok("info", info(&fd))?.done == KC_DONE_ALL,
+                "complete changed done-all"
+            );
+            ok("reinit", reinit(&fd))?;
+            check!(ok("info", info(&fd))?.done == 0, "reinit left done");
+            expect_err("try_wait after reinit", try_wait(&fd), libc::EAGAIN)?;
+            ok("unlink", unlink(&dev, "t.all"))
+        },
+    );
 
-    s.case("CLOCK_REALTIME deadlines work; past deadlines only try", || {
-        let fd = ok("create", create(&dev, "t.realtime"))?;
-        let start = now_ns(libc::CLOCK_REALTIME);
-        expect_err(
-            "realtime wait",
-            wait_deadline(&fd, start + 30_000_000, KC_WAIT_REALTIME),
-            libc::ETIMEDOUT,
-        )?;
-        check!(now_ns(libc::CLOCK_REALTIME) >= start + 30_000_000, "realtime early");
-        expect_err("past deadline", wait_deadline(&fd, 0, 0), libc::ETIMEDOUT)?;
-        ok("complete", complete(&fd))?;
-        ok("past deadline with done", wait_deadline(&fd, 0, 0))?;
-        ok("unlink", unlink(&dev, "t.realtime"))
-    });
+    s.case(
+        "a 50 ms deadline gives ETIMEDOUT no earlier than 50 ms",
+        || {
+            let fd = ok("create", create(&dev, "t.deadline"))?;
+            let start = now_ns(libc::CLOCK_MONOTONIC);
+            let deadline = start + 50_000_000;
+            expect_err("wait", wait_deadline(&fd, deadline, 0), libc::ETIMEDOUT)?;
+            let end = now_ns(libc::CLOCK_MONOTONIC);
+            check!(end >= deadline, "returned {} ns early", deadline - end);
+            println!("# 50 ms wait returned after {} us", (end - start) / 1000);
+            ok("unlink", unlink(&dev, "t.deadline"))
+        },
+    );
 
-    s.case("a blocked WAIT returns when another thread completes", || {
-        let fd = Arc::new(ok("create", create(&dev, "t.wake"))?);
-        let f2 = fd.clone();
-        let t = thread::spawn(move || wait_forever(&f2));
-        thread::sleep(Duration::from_millis(50));
-        check!(ok("info", info(&fd))?.waiters == 1, "waiter not counted");
-        ok("complete", complete(&fd))?;
-        ok("waiter", t.join().unwrap())?;
-        check!(ok("info", info(&fd))?.waiters == 0, "waiter still counted");
-        ok("unlink", unlink(&dev, "t.wake"))
-    });
+    s.case(
+        "CLOCK_REALTIME deadlines work; past deadlines only try",
+        || {
+            let fd = ok("create", create(&dev, "t.realtime"))?;
+            let start = now_ns(libc::CLOCK_REALTIME);
+            expect_err(
+                "realtime wait",
+                wait_deadline(&fd, start + 30_000_000, KC_WAIT_REALTIME),
+                libc::ETIMEDOUT,
+            )?;
+            check!(
+                now_ns(libc::CLOCK_REALTIME) >= start + 30_000_000,
+                "realtime early"
+            );
+            expect_err("past deadline", wait_deadline(&fd, 0, 0), libc::ETIMEDOUT)?;
+            ok("complete", complete(&fd))?;
+            ok("past deadline with done", wait_deadline(&fd, 0, 0))?;
+            ok("unlink", unlink(&dev, "t.realtime"))
+        },
+    );
+
+    s.case(
+        "a blocked WAIT returns when another thread completes",
+        || {
+            let fd = Arc::new(ok("create", create(&dev, "t.wake"))?);
+            let f2 = fd.clone();
+            let t = thread::spawn(move || wait_forever(&f2));
+            thread::sleep(Duration::from_millis(50));
+            check!(ok("info", info(&fd))?.waiters == 1, "waiter not counted");
+            ok("complete", complete(&fd))?;
+            ok("waiter", t.join().unwrap())?;
+            check!(ok("info", info(&fd))?.waiters == 0, "waiter still counted");
+            ok("unlink", unlink(&dev, "t.wake"))
+        },
+    );
 
     s.case("COMPLETE wakes exactly one of 4 waiters", || {
         let fd = Arc::new(ok("create", create(&dev, "t.one"))?);
@@ -483,8 +593,14 @@ fn main() {
         for t in threads {
             ok("waiter", t.join().unwrap())?;
         }
-        check!(after_one == 1, "{after_one} waiters woke after one complete");
-        check!(info1.waiters == 3 && info1.done == 0, "after one: {info1:?}");
+        check!(
+            after_one == 1,
+            "{after_one} waiters woke after one complete"
+        );
+        check!(
+            info1.waiters == 3 && info1.done == 0,
+            "after one: {info1:?}"
+        );
         ok("unlink", unlink(&dev, "t.one"))
     });
 
@@ -507,270 +623,372 @@ fn main() {
         ok("unlink", unlink(&dev, "t.wakeall"))
     });
 
-    s.case("a signal during WAIT gives EINTR and loses no count", || {
-        let fd = Arc::new(ok("create", create(&dev, "t.signal"))?);
-        let f2 = fd.clone();
-        let t = thread::spawn(move || {
-            // SAFETY: pthread_self is always valid.
-            let me = unsafe { libc::pthread_self() };
-            (me, wait_forever(&f2))
-        });
-        // Get the waiter's pthread id only after it returns; so signal by polling waiters.
-        let t0 = Instant::now();
-        while ok("info", info(&fd))?.waiters < 1 && t0.elapsed() < Duration::from_secs(5) {
-            thread::sleep(Duration::from_millis(5));
-        }
-        // SAFETY: The thread is alive and blocked in WAIT.
-        unsafe { libc::pthread_kill(std::os::unix::thread::JoinHandleExt::as_pthread_t(&t), libc::SIGUSR1) };
-        let (_, r) = t.join().unwrap();
-        expect_err("interrupted wait", r, libc::EINTR)?;
-        check!(ok("info", info(&fd))?.waiters == 0, "waiter still counted");
-        ok("complete", complete(&fd))?;
-        ok("count survives", try_wait(&fd))?;
-        // A completion racing with the signal is not lost either.
-        for _ in 0..50 {
-            let f3 = fd.clone();
-            let t = thread::spawn(move || wait_ms(&f3, 2000));
-            thread::sleep(Duration::from_millis(2));
+    s.case(
+        "a signal during WAIT gives EINTR and loses no count",
+        || {
+            let fd = Arc::new(ok("create", create(&dev, "t.signal"))?);
+            let f2 = fd.clone();
+            let t = thread::spawn(move || {
+                // SAFETY: pthread_self is always valid.
+                let me = unsafe { libc::pthread_self() };
+                (me, wait_forever(&f2))
+            });
+            // Get the waiter's pthread id only after it returns; so signal by polling waiters.
+            let t0 = Instant::now();
+            while ok("info", info(&fd))?.waiters < 1 && t0.elapsed() < Duration::from_secs(5) {
+                thread::sleep(Duration::from_millis(5));
+            }
+            // SAFETY: The thread is alive and blocked in WAIT.
+            unsafe {
+                libc::pthread_kill(
+                    std::os::unix::thread::JoinHandleExt::as_pthread_t(&t),
+                    libc::SIGUSR1,
+                )
+            };
+            let (_, r) = t.join().unwrap();
+            expect_err("interrupted wait", r, libc::EINTR)?;
+            check!(ok("info", info(&fd))?.waiters == 0, "waiter still counted");
             ok("complete", complete(&fd))?;
-            // SAFETY: The thread may have finished; pthread_kill on a joinable thread is fine.
-            unsafe { libc::pthread_kill(std::os::unix::thread::JoinHandleExt::as_pthread_t(&t), libc::SIGUSR1) };
-            match t.join().unwrap() {
-                Ok(()) => {}
-                Err(libc::EINTR) => ok("count after EINTR", try_wait(&fd))?,
-                Err(e) => return Err(format!("racing wait: {}", errname(e))),
+            ok("count survives", try_wait(&fd))?;
+            // A completion racing with the signal is not lost either.
+            for _ in 0..50 {
+                let f3 = fd.clone();
+                let t = thread::spawn(move || wait_ms(&f3, 2000));
+                thread::sleep(Duration::from_millis(2));
+                ok("complete", complete(&fd))?;
+                // SAFETY: The thread may have finished; pthread_kill on a joinable thread is fine.
+                unsafe {
+                    libc::pthread_kill(
+                        std::os::unix::thread::JoinHandleExt::as_pthread_t(&t),
+                        libc::SIGUSR1,
+                    )
+                };
+                match t.join().unwrap() {
+                    Ok(()) => {}
+                    Err(libc::EINTR) => ok("count after EINTR", try_wait(&fd))?,
+                    Err(e) => return Err(format!("racing wait: {}", errname(e))),
+                }
+                check!(!ok("done", done(&fd))?, "extra count left");
             }
-            check!(!ok("done", done(&fd))?, "extra count left");
-        }
-        ok("unlink", unlink(&dev, "t.signal"))
-    });
+            ok("unlink", unlink(&dev, "t.signal"))
+        },
+    );
 
-    s.case("UNLINK while a thread waits: the fd still works, the name is free", || {
-        let fd = Arc::new(ok("create", create(&dev, "t.unlinkwait"))?);
-        let id = ok("info", info(&fd))?.id;
-        let f2 = fd.clone();
-        let t = thread::spawn(move || wait_ms(&f2, 5000));
-        thread::sleep(Duration::from_millis(50));
-        ok("unlink", unlink(&dev, "t.unlinkwait"))?;
-        expect_err("open after unlink", open(&dev, "t.unlinkwait"), libc::ENOENT)?;
-        let again = ok("create again", create_excl(&dev, "t.unlinkwait"))?;
-        check!(ok("info", info(&again))?.id != id, "same id reused while alive");
-        check!(ok("info", info(&fd))?.flags & KC_INFO_LINKED == 0, "old still linked");
-        ok("complete old", complete(&fd))?;
-        ok("waiter", t.join().unwrap())?;
-        check!(!ok("done", done(&again))?, "new object saw old completion");
-        ok("unlink", unlink(&dev, "t.unlinkwait"))
-    });
-
-    s.case("closing one fd while another thread waits on another fd is safe", || {
-        let a = Arc::new(ok("create", create(&dev, "t.closewait"))?);
-        let b = ok("open", open(&dev, "t.closewait"))?;
-        let a2 = a.clone();
-        let t = thread::spawn(move || wait_ms(&a2, 5000));
-        thread::sleep(Duration::from_millis(50));
-        check!(ok("info", info(&b))?.handles == 2, "handles != 2");
-        ok("complete via b", complete(&b))?;
-        drop(b);
-        ok("waiter", t.join().unwrap())?;
-        check!(ok("info", info(&a))?.handles == 1, "handles != 1 after close");
-        ok("unlink", unlink(&dev, "t.closewait"))
-    });
-
-    s.case("LIST enumerates 300 objects exactly once, in batches", || {
-        let names: Vec<String> = (0..300).map(|i| format!("t.list.{i}")).collect();
-        for n in &names {
-            ok("create", create(&dev, n))?;
-        }
-        for batch in [1, 7, 100, KC_LIST_MAX] {
-            let all = ok("list", list_all(&dev, batch))?;
-            let mut seen: Vec<String> = all
-                .iter()
-                .map(info_name)
-                .filter(|n| n.starts_with("t.list."))
-                .collect();
-            seen.sort();
-            let mut want = names.clone();
-            want.sort();
-            check!(seen == want, "batch {batch}: {} of 300", seen.len());
-            check!(all.windows(2).all(|w| w[0].id < w[1].id), "not in id order");
-        }
-        for n in &names {
-            ok("unlink", unlink(&dev, n))?;
-        }
-        let left = ok("list", list_all(&dev, 64))?;
-        check!(left.iter().all(|i| !info_name(i).starts_with("t.list.")), "left over");
-        Ok(())
-    });
-
-    s.case("/proc/kcompletion lists objects, unlinked ones until closed", || {
-        let fd = ok("create", create(&dev, "t.proc"))?;
-        let id = ok("info", info(&fd))?.id;
-        let line = |id: u32| proc_lines().into_iter().find(|l| l.split('\t').next() == Some(&id.to_string()));
-        let l = line(id).ok_or_else(|| {
-            format!(
-                "object {id} missing from {:?}",
-                std::fs::read_to_string("/proc/kcompletion")
-            )
-        })?;
-        check!(l.ends_with("\tyes\tt.proc") && l.contains("\t0600\t"), "line {l:?}");
-        ok("unlink", unlink(&dev, "t.proc"))?;
-        let l = line(id).ok_or("unlinked object missing")?;
-        check!(l.contains("\tno\t"), "line {l:?}");
-        drop(fd);
-        check!(line(id).is_none(), "freed object still listed");
-        check!(proc_lines().first().map(|h| h.starts_with("id\t")) == Some(true), "header");
-        Ok(())
-    });
-
-    s.case("poll: readable only while done > 0; poll consumes nothing", || {
-        let fd = ok("create", create(&dev, "t.poll"))?;
-        check!(!readable(&fd, 0), "readable before complete");
-        ok("complete", complete(&fd))?;
-        check!(readable(&fd, 0) && readable(&fd, 0), "not readable after complete");
-        ok("try_wait", try_wait(&fd))?;
-        check!(!readable(&fd, 0), "readable after consuming");
-        ok("complete_all", complete_all(&fd))?;
-        check!(readable(&fd, 0), "not readable after complete_all");
-        ok("unlink", unlink(&dev, "t.poll"))
-    });
-
-    s.case("epoll: a complete from another thread wakes epoll_wait", || {
-        let fd = Arc::new(ok("create", create(&dev, "t.epoll"))?);
-        // SAFETY: Plain epoll syscalls on valid fds.
-        let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        check!(ep >= 0, "epoll_create1");
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: 7,
-        };
-        // SAFETY: As above.
-        check!(
-            unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut ev) } == 0,
-            "epoll_ctl"
-        );
-        let f2 = fd.clone();
-        let t = thread::spawn(move || {
+    s.case(
+        "UNLINK while a thread waits: the fd still works, the name is free",
+        || {
+            let fd = Arc::new(ok("create", create(&dev, "t.unlinkwait"))?);
+            let id = ok("info", info(&fd))?.id;
+            let f2 = fd.clone();
+            let t = thread::spawn(move || wait_ms(&f2, 5000));
             thread::sleep(Duration::from_millis(50));
-            complete(&f2)
-        });
-        let mut out = [libc::epoll_event { events: 0, u64: 0 }; 2];
-        let t0 = Instant::now();
-        // SAFETY: As above.
-        let n = unsafe { libc::epoll_wait(ep, out.as_mut_ptr(), 2, 5000) };
-        let waited = t0.elapsed();
-        ok("complete", t.join().unwrap())?;
-        // SAFETY: Closes our epoll fd.
-        unsafe { libc::close(ep) };
-        check!(n == 1 && out[0].u64 == 7, "epoll_wait gave {n}");
-        check!(waited < Duration::from_secs(4), "woke only at timeout");
-        ok("still consumable", try_wait(&fd))?;
-        ok("unlink", unlink(&dev, "t.epoll"))
-    });
-
-    s.case("permissions: a non-root user gets EACCES/EBADF as the mode says", || {
-        let _private = ok("create", create_mode(&dev, "t.perm.private", 0o600, 0))?;
-        let _readable = ok("create", create_mode(&dev, "t.perm.read", 0o644, 0))?;
-        let _open = ok("create", create_mode(&dev, "t.perm.open", 0o666, 0))?;
-        as_user(1000, 1000, || {
-            let dev = open_dev();
-            expect_err("open 0600", open(&dev, "t.perm.private"), libc::EACCES)?;
-            expect_err("create-open 0600", create(&dev, "t.perm.private"), libc::EACCES)?;
-            expect_err("create-open 0644", create(&dev, "t.perm.read"), libc::EACCES)?;
+            ok("unlink", unlink(&dev, "t.unlinkwait"))?;
             expect_err(
-                "open 0644 for write",
-                open_access(&dev, "t.perm.read", KC_ACCESS_WRITE),
-                libc::EACCES,
+                "open after unlink",
+                open(&dev, "t.unlinkwait"),
+                libc::ENOENT,
             )?;
-            let r = ok("open 0644 for read", open_access(&dev, "t.perm.read", KC_ACCESS_READ))?;
-            expect_err("complete on read-only fd", complete(&r), libc::EBADF)?;
-            expect_err("reinit on read-only fd", reinit(&r), libc::EBADF)?;
-            expect_err("complete_all on read-only fd", complete_all(&r), libc::EBADF)?;
-            expect_err("try_wait on read-only fd", try_wait(&r), libc::EAGAIN)?;
-            expect_err("unlink 0644", unlink(&dev, "t.perm.read"), libc::EACCES)?;
-            let w = ok("open 0666 write-only", open_access(&dev, "t.perm.open", KC_ACCESS_WRITE))?;
-            ok("complete on write-only fd", complete(&w))?;
-            expect_err("try_wait on write-only fd", try_wait(&w), libc::EBADF)?;
-            expect_err("info on write-only fd", info(&w).map(|_| ()), libc::EBADF)?;
-            let mine = ok("create own", create_mode(&dev, "t.perm.mine", 0o600, 0))?;
-            let i = ok("info", info(&mine))?;
-            check!(i.uid == 1000 && i.gid == 1000, "owner {}:{}", i.uid, i.gid);
-            ok("unlink own", unlink(&dev, "t.perm.mine"))
-        })?;
-        let o = ok("root opens", open(&dev, "t.perm.open"))?;
-        ok("completion from uid 1000 arrived", try_wait(&o))?;
-        // Root bypasses with CAP_IPC_OWNER: an object of uid 1000 with mode 0.
-        as_user(1000, 1000, || {
-            let dev = open_dev();
-            let _fd = ok("create mode 0", create_mode(&dev, "t.perm.zero", 0, 0))?;
-            Ok(())
-        })?;
-        ok("root opens mode 0", open(&dev, "t.perm.zero"))?;
-        for n in ["t.perm.private", "t.perm.read", "t.perm.open", "t.perm.zero"] {
-            ok("unlink", unlink(&dev, n))?;
-        }
-        Ok(())
-    });
+            let again = ok("create again", create_excl(&dev, "t.unlinkwait"))?;
+            check!(
+                ok("info", info(&again))?.id != id,
+                "same id reused while alive"
+            );
+            check!(
+                ok("info", info(&fd))?.flags & KC_INFO_LINKED == 0,
+                "old still linked"
+            );
+            ok("complete old", complete(&fd))?;
+            ok("waiter", t.join().unwrap())?;
+            check!(!ok("done", done(&again))?, "new object saw old completion");
+            ok("unlink", unlink(&dev, "t.unlinkwait"))
+        },
+    );
 
-    s.case("1000 processes SIGKILLed mid-wait leave nothing behind", || {
-        let fd = ok("create", create(&dev, "t.kill"))?;
-        let mut pids = Vec::new();
-        for _ in 0..1000 {
-            // SAFETY: Single-threaded here; the child only waits and exits.
-            let pid = unsafe { libc::fork() };
-            if pid == 0 {
-                let dev = open_dev();
-                let me = open(&dev, "t.kill").map_err(|_| ()).unwrap_or_else(|_| unsafe { libc::_exit(2) });
-                let _ = wait_forever(&me);
-                // SAFETY: Child exit.
-                unsafe { libc::_exit(1) };
-            }
-            check!(pid > 0, "fork failed: {}", errname(errno()));
-            pids.push(pid);
-        }
-        let t0 = Instant::now();
-        let mut i = ok("info", info(&fd))?;
-        while i.waiters < 1000 && t0.elapsed() < Duration::from_secs(120) {
+    s.case(
+        "closing one fd while another thread waits on another fd is safe",
+        || {
+            let a = Arc::new(ok("create", create(&dev, "t.closewait"))?);
+            let b = ok("open", open(&dev, "t.closewait"))?;
+            let a2 = a.clone();
+            let t = thread::spawn(move || wait_ms(&a2, 5000));
             thread::sleep(Duration::from_millis(50));
-            i = ok("info", info(&fd))?;
-        }
-        let peak = i.waiters;
-        for &pid in &pids {
-            // SAFETY: Killing our own children.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        for &pid in &pids {
-            let mut st = 0;
-            // SAFETY: Reaping our own children.
-            unsafe { libc::waitpid(pid, &mut st, 0) };
-        }
-        let after = ok("info", info(&fd))?;
-        check!(peak == 1000, "only {peak} waiters reached");
-        check!(after.waiters == 0 && after.handles == 1 && after.done == 0, "{after:?}");
-        let id = after.id;
-        ok("unlink", unlink(&dev, "t.kill"))?;
-        drop(fd);
-        check!(
-            !proc_lines().iter().any(|l| l.split('\t').next() == Some(&id.to_string())),
-            "object left in /proc/kcompletion"
-        );
-        Ok(())
-    });
+            check!(ok("info", info(&b))?.handles == 2, "handles != 2");
+            ok("complete via b", complete(&b))?;
+            drop(b);
+            ok("waiter", t.join().unwrap())?;
+            check!(
+                ok("info", info(&a))?.handles == 1,
+                "handles != 1 after close"
+            );
+            ok("unlink", unlink(&dev, "t.closewait"))
+        },
+    );
+
+    s.case(
+        "LIST enumerates 300 objects exactly once, in batches",
+        || {
+            let names: Vec<String> = (0..300).map(|i| format!("t.list.{i}")).collect();
+            for n in &names {
+                ok("create", create(&dev, n))?;
+            }
+            for batch in [1, 7, 100, KC_LIST_MAX] {
+                let all = ok("list", list_all(&dev, batch))?;
+                let mut seen: Vec<String> = all
+                    .iter()
+                    .map(info_name)
+                    .filter(|n| n.starts_with("t.list."))
+                    .collect();
+                seen.sort();
+                let mut want = names.clone();
+                want.sort();
+                check!(seen == want, "batch {batch}: {} of 300", seen.len());
+                check!(all.windows(2).all(|w| w[0].id < w[1].id), "not in id order");
+            }
+            for n in &names {
+                ok("unlink", unlink(&dev, n))?;
+            }
+            let left = ok("list", list_all(&dev, 64))?;
+            check!(
+                left.iter().all(|i| !info_name(i).starts_with("t.list.")),
+                "left over"
+            );
+            Ok(())
+        },
+    );
+
+    s.case(
+        "/proc/kcompletion lists objects, unlinked ones until closed",
+        || {
+            let fd = ok("create", create(&dev, "t.proc"))?;
+            let id = ok("info", info(&fd))?.id;
+            let line = |id: u32| {
+                proc_lines()
+                    .into_iter()
+                    .find(|l| l.split('\t').next() == Some(&id.to_string()))
+            };
+            let l = line(id).ok_or_else(|| {
+                format!(
+                    "object {id} missing from {:?}",
+                    std::fs::read_to_string("/proc/kcompletion")
+                )
+            })?;
+            check!(
+                l.ends_with("\tyes\tt.proc") && l.contains("\t0600\t"),
+                "line {l:?}"
+            );
+            ok("unlink", unlink(&dev, "t.proc"))?;
+            let l = line(id).ok_or("unlinked object missing")?;
+            check!(l.contains("\tno\t"), "line {l:?}");
+            drop(fd);
+            check!(line(id).is_none(), "freed object still listed");
+            check!(
+                proc_lines().first().map(|h| h.starts_with("id\t")) == Some(true),
+                "header"
+            );
+            Ok(())
+        },
+    );
+
+    s.case(
+        "poll: readable only while done > 0; poll consumes nothing",
+        || {
+            let fd = ok("create", create(&dev, "t.poll"))?;
+            check!(!readable(&fd, 0), "readable before complete");
+            ok("complete", complete(&fd))?;
+            check!(
+                readable(&fd, 0) && readable(&fd, 0),
+                "not readable after complete"
+            );
+            ok("try_wait", try_wait(&fd))?;
+            check!(!readable(&fd, 0), "readable after consuming");
+            ok("complete_all", complete_all(&fd))?;
+            check!(readable(&fd, 0), "not readable after complete_all");
+            ok("unlink", unlink(&dev, "t.poll"))
+        },
+    );
+
+    s.case(
+        "epoll: a complete from another thread wakes epoll_wait",
+        || {
+            let fd = Arc::new(ok("create", create(&dev, "t.epoll"))?);
+            // SAFETY: Plain epoll syscalls on valid fds.
+            let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+            check!(ep >= 0, "epoll_create1");
+            let mut ev = libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: 7,
+            };
+            // SAFETY: As above.
+            check!(
+                unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd.as_raw_fd(), &mut ev) } == 0,
+                "epoll_ctl"
+            );
+            let f2 = fd.clone();
+            let t = thread::spawn(move || {
+                thread::sleep(Duration::from_millis(50));
+                complete(&f2)
+            });
+            let mut out = [libc::epoll_event { events: 0, u64: 0 }; 2];
+            let t0 = Instant::now();
+            // SAFETY: As above.
+            let n = unsafe { libc::epoll_wait(ep, out.as_mut_ptr(), 2, 5000) };
+            let waited = t0.elapsed();
+            ok("complete", t.join().unwrap())?;
+            // SAFETY: Closes our epoll fd.
+            unsafe { libc::close(ep) };
+            check!(n == 1 && out[0].u64 == 7, "epoll_wait gave {n}");
+            check!(waited < Duration::from_secs(4), "woke only at timeout");
+            ok("still consumable", try_wait(&fd))?;
+            ok("unlink", unlink(&dev, "t.epoll"))
+        },
+    );
+
+    s.case(
+        "permissions: a non-root user gets EACCES/EBADF as the mode says",
+        || {
+            let _private = ok("create", create_mode(&dev, "t.perm.private", 0o600, 0))?;
+            let _readable = ok("create", create_mode(&dev, "t.perm.read", 0o644, 0))?;
+            let _open = ok("create", create_mode(&dev, "t.perm.open", 0o666, 0))?;
+            as_user(1000, 1000, || {
+                let dev = open_dev();
+                expect_err("open 0600", open(&dev, "t.perm.private"), libc::EACCES)?;
+                expect_err(
+                    "create-open 0600",
+                    create(&dev, "t.perm.private"),
+                    libc::EACCES,
+                )?;
+                expect_err(
+                    "create-open 0644",
+                    create(&dev, "t.perm.read"),
+                    libc::EACCES,
+                )?;
+                expect_err(
+                    "open 0644 for write",
+                    open_access(&dev, "t.perm.read", KC_ACCESS_WRITE),
+                    libc::EACCES,
+                )?;
+                let r = ok(
+                    "open 0644 for read",
+                    open_access(&dev, "t.perm.read", KC_ACCESS_READ),
+                )?;
+                expect_err("complete on read-only fd", complete(&r), libc::EBADF)?;
+                expect_err("reinit on read-only fd", reinit(&r), libc::EBADF)?;
+                expect_err(
+                    "complete_all on read-only fd",
+                    complete_all(&r),
+                    libc::EBADF,
+                )?;
+                expect_err("try_wait on read-only fd", try_wait(&r), libc::EAGAIN)?;
+                expect_err("unlink 0644", unlink(&dev, "t.perm.read"), libc::EACCES)?;
+                let w = ok(
+                    "open 0666 write-only",
+                    open_access(&dev, "t.perm.open", KC_ACCESS_WRITE),
+                )?;
+                ok("complete on write-only fd", complete(&w))?;
+                expect_err("try_wait on write-only fd", try_wait(&w), libc::EBADF)?;
+                expect_err("info on write-only fd", info(&w).map(|_| ()), libc::EBADF)?;
+                let mine = ok("create own", create_mode(&dev, "t.perm.mine", 0o600, 0))?;
+                let i = ok("info", info(&mine))?;
+                check!(i.uid == 1000 && i.gid == 1000, "owner {}:{}", i.uid, i.gid);
+                ok("unlink own", unlink(&dev, "t.perm.mine"))
+            })?;
+            let o = ok("root opens", open(&dev, "t.perm.open"))?;
+            ok("completion from uid 1000 arrived", try_wait(&o))?;
+            // Root bypasses with CAP_IPC_OWNER: an object of uid 1000 with mode 0.
+            as_user(1000, 1000, || {
+                let dev = open_dev();
+                let _fd = ok("create mode 0", create_mode(&dev, "t.perm.zero", 0, 0))?;
+                Ok(())
+            })?;
+            ok("root opens mode 0", open(&dev, "t.perm.zero"))?;
+            for n in [
+                "t.perm.private",
+                "t.perm.read",
+                "t.perm.open",
+                "t.perm.zero",
+            ] {
+                ok("unlink", unlink(&dev, n))?;
+            }
+            Ok(())
+        },
+    );
+
+    s.case(
+        "1000 processes SIGKILLed mid-wait leave nothing behind",
+        || {
+            let fd = ok("create", create(&dev, "t.kill"))?;
+            let mut pids = Vec::new();
+            for _ in 0..1000 {
+                // SAFETY: Single-threaded here; the child only waits and exits.
+                let pid = unsafe { libc::fork() };
+                if pid == 0 {
+                    let dev = open_dev();
+                    let me = open(&dev, "t.kill")
+                        .map_err(|_| ())
+                        .unwrap_or_else(|_| unsafe { libc::_exit(2) });
+                    let _ = wait_forever(&me);
+                    // SAFETY: Child exit.
+                    unsafe { libc::_exit(1) };
+                }
+                check!(pid > 0, "fork failed: {}", errname(errno()));
+                pids.push(pid);
+            }
+            let t0 = Instant::now();
+            let mut i = ok("info", info(&fd))?;
+            while i.waiters < 1000 && t0.elapsed() < Duration::from_secs(120) {
+                thread::sleep(Duration::from_millis(50));
+                i = ok("info", info(&fd))?;
+            }
+            let peak = i.waiters;
+            for &pid in &pids {
+                // SAFETY: Killing our own children.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            for &pid in &pids {
+                let mut st = 0;
+                // SAFETY: Reaping our own children.
+                unsafe { libc::waitpid(pid, &mut st, 0) };
+            }
+            let after = ok("info", info(&fd))?;
+            check!(peak == 1000, "only {peak} waiters reached");
+            check!(
+                after.waiters == 0 && after.handles == 1 && after.done == 0,
+                "{after:?}"
+            );
+            let id = after.id;
+            ok("unlink", unlink(&dev, "t.kill"))?;
+            drop(fd);
+            check!(
+                !proc_lines()
+                    .iter()
+                    .any(|l| l.split('\t').next() == Some(&id.to_string())),
+                "object left in /proc/kcompletion"
+            );
+            Ok(())
+        },
+    );
 
     drop(dev);
 
-    s.case("rmmod is refused while an fd is open, and works after close", || {
-        let dev = open_dev();
-        let fd = ok("create", create(&dev, "t.rmmod"))?;
-        drop(dev);
-        check!(sh("rmmod", &["kcompletion"]).is_err(), "rmmod succeeded with an fd open");
-        let dev = open_dev();
-        ok("unlink", unlink(&dev, "t.rmmod"))?;
-        drop(dev);
-        drop(fd);
-        sh("rmmod", &["kcompletion"])?;
-        check!(!std::path::Path::new(DEV).exists(), "{DEV} still exists");
-        sh("insmod", &[&module_path()])
-    });
+    s.case(
+        "rmmod is refused while an fd is open, and works after close",
+        || {
+            let dev = open_dev();
+            let fd = ok("create", create(&dev, "t.rmmod"))?;
+            drop(dev);
+            check!(
+                sh("rmmod", &["kcompletion"]).is_err(),
+                "rmmod succeeded with an fd open"
+            );
+            let dev = open_dev();
+            ok("unlink", unlink(&dev, "t.rmmod"))?;
+            drop(dev);
+            drop(fd);
+            sh("rmmod", &["kcompletion"])?;
+            check!(!std::path::Path::new(DEV).exists(), "{DEV} still exists");
+            sh("insmod", &[&module_path()])
+        },
+    );
 
     s.case("unload frees named objects that nobody has open", || {
         let dev = open_dev();
@@ -785,28 +1003,35 @@ fn main() {
         Ok(())
     });
 
-    s.case("limits: max_per_user gives EDQUOT, max_objects gives ENOSPC", || {
-        reload(&["max_objects=6", "max_per_user=3"])?;
-        as_user(1000, 1000, || {
+    s.case(
+        "limits: max_per_user gives EDQUOT, max_objects gives ENOSPC",
+        || {
+            reload(&["max_objects=6", "max_per_user=3"])?;
+            as_user(1000, 1000, || {
+                let dev = open_dev();
+                for i in 0..3 {
+                    ok("create", create(&dev, &format!("t.quota.{i}")))?;
+                }
+                expect_err("4th as uid 1000", create(&dev, "t.quota.3"), libc::EDQUOT)?;
+                ok("unlink", unlink(&dev, "t.quota.0"))?;
+                ok("create after unlink", create(&dev, "t.quota.3"))?;
+                Ok(())
+            })?;
             let dev = open_dev();
             for i in 0..3 {
-                ok("create", create(&dev, &format!("t.quota.{i}")))?;
+                ok("root create", create(&dev, &format!("t.limit.{i}")))?;
             }
-            expect_err("4th as uid 1000", create(&dev, "t.quota.3"), libc::EDQUOT)?;
-            ok("unlink", unlink(&dev, "t.quota.0"))?;
-            ok("create after unlink", create(&dev, "t.quota.3"))?;
-            Ok(())
-        })?;
-        let dev = open_dev();
-        for i in 0..3 {
-            ok("root create", create(&dev, &format!("t.limit.{i}")))?;
-        }
-        expect_err("7th object", create(&dev, "t.limit.3"), libc::ENOSPC)?;
-        expect_err("open-or-create of a new name", create(&dev, "t.limit.x"), libc::ENOSPC)?;
-        ok("open existing at the limit", open(&dev, "t.limit.0"))?;
-        drop(dev);
-        reload(&[])
-    });
+            expect_err("7th object", create(&dev, "t.limit.3"), libc::ENOSPC)?;
+            expect_err(
+                "open-or-create of a new name",
+                create(&dev, "t.limit.x"),
+                libc::ENOSPC,
+            )?;
+            ok("open existing at the limit", open(&dev, "t.limit.0"))?;
+            drop(dev);
+            reload(&[])
+        },
+    );
 
     println!("1..{}", s.n);
     println!("# {} passed, {} failed", s.n - s.failed, s.failed);

@@ -4,6 +4,7 @@
 use kcompletion_abi::*;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+/// The device node.
 pub const DEV: &str = "/dev/kcompletion";
 
 pub type Res<T> = Result<T, i32>;
