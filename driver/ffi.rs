@@ -15,8 +15,11 @@ extern "C" {
     pub(crate) fn kcompletion_misc_register() -> c_int;
     pub(crate) fn kcompletion_misc_deregister();
 
-    pub(crate) fn kcompletion_obj_getfd(obj: *const c_void, readable: bool, writable: bool)
-        -> c_int;
+    pub(crate) fn kcompletion_obj_getfd(
+        obj: *const c_void,
+        readable: bool,
+        writable: bool,
+    ) -> c_int;
 
     pub(crate) fn kcompletion_poll_wait(
         file: *mut bindings::file,

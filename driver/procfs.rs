@@ -9,9 +9,9 @@ use crate::ffi;
 use crate::file_ops::info_of;
 use crate::registry::registry;
 use core::fmt::Write;
+use kernel::bindings;
 use kernel::error::to_result;
 use kernel::ffi::{c_int, c_void};
-use kernel::bindings;
 use kernel::prelude::*;
 
 /// Iterator tokens: 1 is the header line (the kernel's `SEQ_START_TOKEN` convention); an
@@ -51,7 +51,11 @@ unsafe extern "C" fn next(
     v: *mut c_void,
     pos: *mut bindings::loff_t,
 ) -> *mut c_void {
-    let from = if v == HEADER { 1 } else { i64::from(id_of(v)) + 1 };
+    let from = if v == HEADER {
+        1
+    } else {
+        i64::from(id_of(v)) + 1
+    };
     find(from, pos)
 }
 
@@ -81,7 +85,10 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, v: *mut c_void) -> c_int {
         len: 0,
     };
     let written = if v == HEADER {
-        writeln!(line, "id\tdone\twaiters\thandles\tuid\tgid\tmode\tlinked\tname")
+        writeln!(
+            line,
+            "id\tdone\twaiters\thandles\tuid\tgid\tmode\tlinked\tname"
+        )
     } else {
         let Some(snap) = registry().snapshot_of(id_of(v)) else {
             return 0;

@@ -86,17 +86,20 @@ pub(crate) fn run() -> u32 {
     let mut h = Harness { n: 0, failed: 0 };
     pr_info!("selftest: KTAP version 1\n");
 
-    h.case("api::create makes a named object; EXCL on it gives EEXIST", || {
-        let a = api::create(b"kst.create", 0o600, true).map_err(|_| "create")?;
-        if !is(api::create(b"kst.create", 0o600, true), EEXIST) {
-            return Err("second exclusive create did not fail with EEXIST");
-        }
-        let b = api::create(b"kst.create", 0o600, false).map_err(|_| "open-or-create")?;
-        if a.id() != b.id() || a.name_bytes() != b"kst.create" {
-            return Err("open-or-create returned another object");
-        }
-        api::unlink(b"kst.create").map_err(|_| "unlink")
-    });
+    h.case(
+        "api::create makes a named object; EXCL on it gives EEXIST",
+        || {
+            let a = api::create(b"kst.create", 0o600, true).map_err(|_| "create")?;
+            if !is(api::create(b"kst.create", 0o600, true), EEXIST) {
+                return Err("second exclusive create did not fail with EEXIST");
+            }
+            let b = api::create(b"kst.create", 0o600, false).map_err(|_| "open-or-create")?;
+            if a.id() != b.id() || a.name_bytes() != b"kst.create" {
+                return Err("open-or-create returned another object");
+            }
+            api::unlink(b"kst.create").map_err(|_| "unlink")
+        },
+    );
 
     h.case("api rejects bad names and modes", || {
         if !is(api::create(b"", 0o600, false), EINVAL)
@@ -143,79 +146,94 @@ pub(crate) fn run() -> u32 {
         }
     });
 
-    h.case("a 20 ms monotonic deadline times out no earlier than 20 ms", || {
-        let c = api::create(b"kst.deadline", 0o600, true).map_err(|_| "create")?;
-        let start = now_ns();
-        let r = c.wait_until(Deadline::Monotonic(start + 20_000_000), || false);
-        let elapsed = now_ns() - start;
-        api::unlink(b"kst.deadline").map_err(|_| "unlink")?;
-        if r != Err(WaitError::TimedOut) {
-            return Err("did not time out");
-        }
-        if elapsed < 20_000_000 {
-            return Err("timed out early");
-        }
-        Ok(())
-    });
-
-    h.case("the interrupted check stops a wait (kernel-thread stop path)", || {
-        let c = api::create(b"kst.intr", 0o600, true).map_err(|_| "create")?;
-        let r = c.wait_until(Deadline::Never, || true);
-        api::unlink(b"kst.intr").map_err(|_| "unlink")?;
-        if r == Err(WaitError::Interrupted) && !c.done() {
+    h.case(
+        "a 20 ms monotonic deadline times out no earlier than 20 ms",
+        || {
+            let c = api::create(b"kst.deadline", 0o600, true).map_err(|_| "create")?;
+            let start = now_ns();
+            let r = c.wait_until(Deadline::Monotonic(start + 20_000_000), || false);
+            let elapsed = now_ns() - start;
+            api::unlink(b"kst.deadline").map_err(|_| "unlink")?;
+            if r != Err(WaitError::TimedOut) {
+                return Err("did not time out");
+            }
+            if elapsed < 20_000_000 {
+                return Err("timed out early");
+            }
             Ok(())
-        } else {
-            Err("not interrupted")
-        }
-    });
+        },
+    );
 
-    h.case("a wait is woken by a complete from another kernel thread", || {
-        let c = api::create(b"kst.thread", 0o600, true).map_err(|_| "create")?;
-        let task = complete_from_thread(&c).ok_or("kthread_create failed")?;
-        let start = now_ns();
-        let r = c.wait_until(Deadline::Monotonic(start + 5_000_000_000), || false);
-        // SAFETY: We hold a reference on `task` from `complete_from_thread`.
-        unsafe { bindings::kthread_stop_put(task) };
-        api::unlink(b"kst.thread").map_err(|_| "unlink")?;
-        if r.is_ok() {
-            Ok(())
-        } else {
-            Err("wait did not see the completion")
-        }
-    });
+    h.case(
+        "the interrupted check stops a wait (kernel-thread stop path)",
+        || {
+            let c = api::create(b"kst.intr", 0o600, true).map_err(|_| "create")?;
+            let r = c.wait_until(Deadline::Never, || true);
+            api::unlink(b"kst.intr").map_err(|_| "unlink")?;
+            if r == Err(WaitError::Interrupted) && !c.done() {
+                Ok(())
+            } else {
+                Err("not interrupted")
+            }
+        },
+    );
 
-    h.case("unlink frees the name; handles keep working; open then fails", || {
-        let c = api::create(b"kst.unlink", 0o600, true).map_err(|_| "create")?;
-        api::unlink(b"kst.unlink").map_err(|_| "unlink")?;
-        if !is(api::open(b"kst.unlink"), ENOENT) || !is(api::unlink(b"kst.unlink"), ENOENT) {
-            return Err("name still there");
-        }
-        c.complete();
-        if !c.try_wait() {
-            return Err("handle stopped working");
-        }
-        let again = api::create(b"kst.unlink", 0o600, true).map_err(|_| "re-create")?;
-        let fresh = again.id() != c.id() && !again.done();
-        api::unlink(b"kst.unlink").map_err(|_| "unlink again")?;
-        if fresh {
-            Ok(())
-        } else {
-            Err("re-created name reached the old object")
-        }
-    });
+    h.case(
+        "a wait is woken by a complete from another kernel thread",
+        || {
+            let c = api::create(b"kst.thread", 0o600, true).map_err(|_| "create")?;
+            let task = complete_from_thread(&c).ok_or("kthread_create failed")?;
+            let start = now_ns();
+            let r = c.wait_until(Deadline::Monotonic(start + 5_000_000_000), || false);
+            // SAFETY: We hold a reference on `task` from `complete_from_thread`.
+            unsafe { bindings::kthread_stop_put(task) };
+            api::unlink(b"kst.thread").map_err(|_| "unlink")?;
+            if r.is_ok() {
+                Ok(())
+            } else {
+                Err("wait did not see the completion")
+            }
+        },
+    );
 
-    h.case("a kernel handle and a userspace-visible name share one object", || {
-        let k = api::create(b"kst.shared", 0o666, true).map_err(|_| "create")?;
-        let o = api::open(b"kst.shared").map_err(|_| "open")?;
-        o.complete();
-        let ok = k.try_wait();
-        api::unlink(b"kst.shared").map_err(|_| "unlink")?;
-        if ok {
-            Ok(())
-        } else {
-            Err("completion not shared")
-        }
-    });
+    h.case(
+        "unlink frees the name; handles keep working; open then fails",
+        || {
+            let c = api::create(b"kst.unlink", 0o600, true).map_err(|_| "create")?;
+            api::unlink(b"kst.unlink").map_err(|_| "unlink")?;
+            if !is(api::open(b"kst.unlink"), ENOENT) || !is(api::unlink(b"kst.unlink"), ENOENT) {
+                return Err("name still there");
+            }
+            c.complete();
+            if !c.try_wait() {
+                return Err("handle stopped working");
+            }
+            let again = api::create(b"kst.unlink", 0o600, true).map_err(|_| "re-create")?;
+            let fresh = again.id() != c.id() && !again.done();
+            api::unlink(b"kst.unlink").map_err(|_| "unlink again")?;
+            if fresh {
+                Ok(())
+            } else {
+                Err("re-created name reached the old object")
+            }
+        },
+    );
+
+    h.case(
+        "a kernel handle and a userspace-visible name share one object",
+        || {
+            let k = api::create(b"kst.shared", 0o666, true).map_err(|_| "create")?;
+            let o = api::open(b"kst.shared").map_err(|_| "open")?;
+            o.complete();
+            let ok = k.try_wait();
+            api::unlink(b"kst.shared").map_err(|_| "unlink")?;
+            if ok {
+                Ok(())
+            } else {
+                Err("completion not shared")
+            }
+        },
+    );
 
     pr_info!("selftest: 1..{}\n", h.n);
     h.failed

@@ -6,10 +6,10 @@
 
 use crate::ffi;
 use core::marker::PhantomPinned;
+use kernel::bindings;
 use kernel::error::code::ENOSPC;
 use kernel::error::to_result;
 use kernel::ffi::c_void;
-use kernel::bindings;
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
@@ -44,9 +44,8 @@ impl XArray {
         let mut id = 0u32;
         // SAFETY: The XArray is initialised; `entry` is a 4-byte aligned pointer (never an
         // XArray internal value); `id` is valid for writing.
-        let ret = unsafe {
-            ffi::kcompletion_xa_alloc(self.xa.get(), &mut id, entry.cast_mut(), max)
-        };
+        let ret =
+            unsafe { ffi::kcompletion_xa_alloc(self.xa.get(), &mut id, entry.cast_mut(), max) };
         if ret == -(bindings::EBUSY as i32) {
             return Err(ENOSPC);
         }
@@ -70,9 +69,8 @@ impl XArray {
     pub(crate) fn find_from(&self, from: u32) -> Option<(u32, *mut c_void)> {
         let mut index = from as _;
         // SAFETY: The XArray is initialised; `index` is valid for reading and writing.
-        let entry = unsafe {
-            bindings::xa_find(self.xa.get(), &mut index, u32::MAX as _, XA_PRESENT)
-        };
+        let entry =
+            unsafe { bindings::xa_find(self.xa.get(), &mut index, u32::MAX as _, XA_PRESENT) };
         if entry.is_null() {
             None
         } else {
