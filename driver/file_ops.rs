@@ -11,9 +11,9 @@ use crate::name::Name;
 use crate::object::{deadline_from_user, Object, Snapshot, POLL_ERROR, POLL_READABLE};
 use crate::registry::registry;
 use kernel::alloc::flags::GFP_KERNEL;
+use kernel::bindings;
 use kernel::error::code::{EAGAIN, EBADF, EINVAL, ENOTTY};
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
-use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::{AsBytes, FromBytes};
@@ -136,6 +136,9 @@ fn dev_ioctl(cmd: c_uint, arg: c_ulong) -> Result<c_long> {
             Ok(0)
         }
         KC_IOC_LIST => list(arg),
+        KC_IOC_RUN => crate::script::ioctl_run(arg),
+        KC_IOC_STOP => crate::script::ioctl_stop(arg),
+        KC_IOC_SCRIPTS => crate::script::ioctl_scripts(arg),
         _ => Err(ENOTTY),
     }
 }
@@ -233,7 +236,11 @@ extern "C" fn kcompletion_dev_ioctl(
 }
 
 #[no_mangle]
-extern "C" fn kcompletion_obj_ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+extern "C" fn kcompletion_obj_ioctl(
+    file: *mut bindings::file,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_long {
     // SAFETY: The VFS calls this only for files opened with the object fops.
     let (obj, f_mode) = unsafe { object_of(file) };
     into_ret(obj_ioctl(&obj, f_mode, cmd, arg))

@@ -13,11 +13,13 @@ use kernel::prelude::*;
 pub mod abi;
 mod ffi;
 mod file_ops;
+mod lua_objects;
 mod name;
 mod name_table;
 pub mod object;
 mod procfs;
 pub mod registry;
+mod script;
 mod selftest;
 mod siphash;
 mod xarray;
@@ -32,15 +34,20 @@ module! {
 
 struct KCompletionModule {
     registry: Pin<KBox<registry::Registry>>,
+    scripts: Pin<KBox<script::Scripts>>,
 }
 
 impl kernel::Module for KCompletionModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let registry = KBox::pin_init(registry::Registry::new(), GFP_KERNEL)?;
+        let scripts = KBox::pin_init(script::Scripts::new(), GFP_KERNEL)?;
         // SAFETY: The registry is pinned in a box that lives until `drop` below, which
         // unpublishes it first.
         unsafe { registry.publish() };
+        // SAFETY: Likewise for the script table (no script runs before /dev/kcompletion).
+        unsafe { scripts.publish() };
         if let Err(e) = procfs::register() {
+            scripts.unpublish();
             registry.unpublish();
             return Err(e);
         }
@@ -48,16 +55,20 @@ impl kernel::Module for KCompletionModule {
         let ret = unsafe { ffi::kcompletion_misc_register() };
         if ret < 0 {
             procfs::unregister();
+            scripts.unpublish();
             registry.unpublish();
             return Err(Error::from_errno(ret));
         }
-        pr_info!("loaded: /dev/kcompletion, ABI version {}\n", abi::KC_ABI_VERSION);
+        pr_info!(
+            "loaded: /dev/kcompletion, ABI version {}\n",
+            abi::KC_ABI_VERSION
+        );
         // SAFETY: Reading a module parameter is always valid.
         if unsafe { ffi::kcompletion_param_selftest() } {
             let failed = selftest::run();
             pr_info!("selftest: {} failed\n", failed);
         }
-        Ok(KCompletionModule { registry })
+        Ok(KCompletionModule { registry, scripts })
     }
 }
 
@@ -68,6 +79,9 @@ impl Drop for KCompletionModule {
         // SAFETY: Undoes the registration made in `init`.
         unsafe { ffi::kcompletion_misc_deregister() };
         procfs::unregister();
+        // Kernel Lua scripts hold objects and run module code: stop them all (each thread
+        // is gone when this returns) before the registry goes.
+        self.scripts.unpublish();
         self.registry.unpublish();
         pr_info!("unloaded\n");
     }

@@ -2,8 +2,8 @@
 //! Object names: 1 to 63 bytes of printable ASCII, stored inline.
 
 use crate::abi::{KcName, KC_NAME_MAX};
-use kernel::error::{code::EINVAL, Error};
 use kernel::bindings;
+use kernel::error::{code::EINVAL, Error};
 use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
 
@@ -56,6 +56,14 @@ impl Name {
             .reader()
             .read_slice(&mut buf[..len])?;
         Self::new(&buf[..len])
+    }
+
+    /// The empty name of an anonymous object (never in the name table).
+    pub(crate) const fn anonymous() -> Self {
+        Name {
+            len: 0,
+            bytes: [0; KC_NAME_MAX],
+        }
     }
 
     /// The name's bytes.

@@ -22,10 +22,10 @@ use crate::xarray::XArray;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::alloc::flags::{GFP_KERNEL, GFP_KERNEL_ACCOUNT};
+use kernel::bindings;
 use kernel::error::code::{EACCES, EEXIST, ENOENT, ENOSPC};
 use kernel::error::Error;
 use kernel::new_mutex;
-use kernel::bindings;
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNodeReservation};
 use kernel::sync::{Arc, Mutex};
@@ -179,13 +179,62 @@ impl Registry {
         // From here on the object is charged, and its release uncharges it.
         t.charge(uid, reservation);
         let obj = discard.insert(obj);
-        let id = self.ids.alloc(ptr::from_ref::<Object>(obj).cast(), u32::MAX)?;
+        let id = self
+            .ids
+            .alloc(ptr::from_ref::<Object>(obj).cast(), u32::MAX)?;
         obj.set_id(id);
         t.names.reserve_one()?;
         let obj = discard.take().ok_or(ENOENT)?;
         obj.set_linked(true);
         t.names.insert(obj.clone());
         Ok((obj, true))
+    }
+
+    /// Creates an anonymous object: charged to the caller and given an id like a named one,
+    /// but never in the name table (only its references keep it alive).
+    pub(crate) fn create_anonymous(&self) -> Result<Arc<Object>> {
+        let mut discard: Option<Arc<Object>> = None;
+        let result = self.create_anonymous_locked(&mut discard);
+        // As in `create`: a failed new object is dropped after the mutex is released.
+        drop(discard);
+        result
+    }
+
+    fn create_anonymous_locked(&self, discard: &mut Option<Arc<Object>>) -> Result<Arc<Object>> {
+        let reservation = RBTreeNodeReservation::new(GFP_KERNEL)?;
+        // SAFETY: Reading the current task's credentials is always valid in process context.
+        let (uid, gid) = unsafe {
+            (
+                ffi::kcompletion_current_fsuid(),
+                ffi::kcompletion_current_fsgid(),
+            )
+        };
+        let mut t = self.tables.lock();
+        // SAFETY: Reading module parameters is always valid.
+        let (max_objects, max_per_user) = unsafe {
+            (
+                ffi::kcompletion_param_max_objects(),
+                ffi::kcompletion_param_max_per_user(),
+            )
+        };
+        if t.live >= max_objects {
+            return Err(ENOSPC);
+        }
+        if t.quotas.get(&uid).copied().unwrap_or(0) >= max_per_user {
+            return Err(Error::from_errno(-(bindings::EDQUOT as i32)));
+        }
+        let obj = Arc::pin_init(
+            Object::new(Name::anonymous(), uid, gid, 0o600),
+            GFP_KERNEL_ACCOUNT,
+        )?;
+        // From here on the object is charged, and its release uncharges it.
+        t.charge(uid, reservation);
+        let obj = discard.insert(obj);
+        let id = self
+            .ids
+            .alloc(ptr::from_ref::<Object>(obj).cast(), u32::MAX)?;
+        obj.set_id(id);
+        discard.take().ok_or(ENOENT)
     }
 
     /// Opens the object `name` for the given access.
@@ -295,6 +344,12 @@ pub mod api {
     /// Opens an existing named completion for reading and writing.
     pub fn open(name: &[u8]) -> Result<Arc<Object>> {
         registry().open(&Name::new(name)?, true, true)
+    }
+
+    /// Creates an anonymous completion (Lunatik's `completion.new()`): registered and
+    /// charged like a named one, reachable only through the returned reference.
+    pub fn create_anonymous() -> Result<Arc<Object>> {
+        registry().create_anonymous()
     }
 
     /// Removes a name; handles to its object keep working.

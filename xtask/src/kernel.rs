@@ -212,6 +212,7 @@ pub fn build_driver(tc: &Toolchain, kernel: &Kernel) -> Result<Option<PathBuf>> 
         );
         return Ok(None);
     }
+    prepare_driver_sources(&dir)?;
     let log = util::target_dir().join("xtask/driver-build.log");
     let kos = build_module(tc, kernel, &dir, "module", &log)?;
     let ko = dir.join("kcompletion.ko");
@@ -219,6 +220,23 @@ pub fn build_driver(tc: &Toolchain, kernel: &Kernel) -> Result<Option<PathBuf>> 
         bail!("driver build produced {:?}, not {}", kos, ko.display());
     }
     Ok(Some(ko))
+}
+
+/// Hook for sources the driver build needs but the repository does not hold: the Lua 5.4
+/// core of kernel Lua, copied from the pinned `lua-src` crate into driver/lua/core/ by
+/// driver/lua/prepare-sources.sh.
+const DRIVER_SOURCES_HOOK: &str = "lua/prepare-sources.sh";
+
+fn prepare_driver_sources(dir: &Path) -> Result<()> {
+    let script = dir.join(DRIVER_SOURCES_HOOK);
+    if !script.is_file() {
+        return Ok(());
+    }
+    let log = util::target_dir().join("xtask/driver-sources.log");
+    let mut c = Command::new("sh");
+    c.arg(&script).env("CARGO", util::cargo());
+    util::run_logged(&mut c, &log, "module", "preparing the Lua sources (driver/lua/core)")?;
+    Ok(())
 }
 
 /// Build the runner self-test module in a scratch copy under target/.

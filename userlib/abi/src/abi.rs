@@ -158,6 +158,88 @@ pub struct KcList {
 /// Largest `capacity` one [`KC_IOC_LIST`] call accepts.
 pub const KC_LIST_MAX: u32 = 256;
 
+/// Longest script source [`KC_IOC_RUN`] accepts, in bytes.
+pub const KC_SCRIPT_SOURCE_MAX: u32 = 1 << 20;
+/// Most scripts listed at once (running or not yet reaped); `RUN` beyond fails with `ENOSPC`.
+pub const KC_SCRIPTS_MAX: u32 = 64;
+/// Bytes of error text a [`KcScriptInfo`] holds (the text is cut there, NUL-padded).
+pub const KC_SCRIPT_ERROR_MAX: usize = 256;
+
+/// [`KcScriptInfo::state`]: the script's kernel thread is running it.
+pub const KC_SCRIPT_RUNNING: u32 = 1;
+/// [`KcScriptInfo::state`]: the script returned.
+pub const KC_SCRIPT_FINISHED: u32 = 2;
+/// [`KcScriptInfo::state`]: the script raised an error, ran out of memory or was stopped
+/// (the error text says which).
+pub const KC_SCRIPT_FAILED: u32 = 3;
+
+/// Argument of [`KC_IOC_RUN`]: compiles `source` and runs it in a new kernel thread named
+/// after the script. Compile errors fail with `ENOEXEC` and their text in `error`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KcRun {
+    /// The script's name (also the thread's name and the prefix of its `print`s).
+    pub name: KcName,
+    /// User address of the Lua source text.
+    pub source: u64,
+    /// Length of the source in bytes, at most [`KC_SCRIPT_SOURCE_MAX`].
+    pub source_len: u32,
+    /// Room at `error` in bytes (0: no error text wanted).
+    pub error_size: u32,
+    /// User address of a buffer for the compile error text (NUL-terminated, cut to fit).
+    pub error: u64,
+    /// Out: length of the whole error text (0 if none), even if cut.
+    pub error_len: u32,
+    /// Must be zero.
+    pub reserved: u32,
+}
+
+/// What [`KC_IOC_SCRIPTS`] reports about one script.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KcScriptInfo {
+    /// Length of `name` in bytes.
+    pub name_len: u32,
+    /// [`KC_SCRIPT_RUNNING`], [`KC_SCRIPT_FINISHED`] or [`KC_SCRIPT_FAILED`].
+    pub state: u32,
+    /// Bytes the script's Lua state holds now (0 once it ended).
+    pub memory: u64,
+    /// Length of `error` in bytes (0 unless failed).
+    pub error_len: u32,
+    /// Zeroed by the driver.
+    pub reserved: u32,
+    /// The name, zero-padded.
+    pub name: [u8; KC_NAME_MAX + 1],
+    /// Why the script failed, zero-padded (cut to [`KC_SCRIPT_ERROR_MAX`] bytes).
+    pub error: [u8; KC_SCRIPT_ERROR_MAX],
+}
+
+impl Default for KcScriptInfo {
+    fn default() -> Self {
+        KcScriptInfo {
+            name_len: 0,
+            state: 0,
+            memory: 0,
+            error_len: 0,
+            reserved: 0,
+            name: [0; KC_NAME_MAX + 1],
+            error: [0; KC_SCRIPT_ERROR_MAX],
+        }
+    }
+}
+
+/// Argument of [`KC_IOC_SCRIPTS`]: every script, in start order.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KcScripts {
+    /// User address of an array of `capacity` [`KcScriptInfo`].
+    pub entries: u64,
+    /// Room in `entries` (0 just asks how many there are).
+    pub capacity: u32,
+    /// Out: how many scripts there are; entries written is the smaller of this and `capacity`.
+    pub count: u32,
+}
+
 const IOC_NONE: u32 = 0;
 const IOC_WRITE: u32 = 1;
 const IOC_READ: u32 = 2;
@@ -193,6 +275,18 @@ pub const KC_IOC_REINIT: u32 = kc_ioc(IOC_NONE, 0x15, 0);
 /// Object fd: fills a [`KcInfo`]. Needs read access.
 pub const KC_IOC_INFO: u32 = kc_ioc(IOC_READ, 0x16, core::mem::size_of::<KcInfo>());
 
+/// `/dev/kcompletion`: compiles and starts a kernel Lua script (needs `CAP_SYS_ADMIN`).
+pub const KC_IOC_RUN: u32 = kc_ioc(IOC_READ | IOC_WRITE, 0x20, core::mem::size_of::<KcRun>());
+/// `/dev/kcompletion`: stops a running script (it stays listed), or reaps an ended one
+/// (needs `CAP_SYS_ADMIN`).
+pub const KC_IOC_STOP: u32 = kc_ioc(IOC_WRITE, 0x21, core::mem::size_of::<KcName>());
+/// `/dev/kcompletion`: lists the scripts.
+pub const KC_IOC_SCRIPTS: u32 = kc_ioc(
+    IOC_READ | IOC_WRITE,
+    0x22,
+    core::mem::size_of::<KcScripts>(),
+);
+
 const _: () = assert!(core::mem::size_of::<KcName>() == 16);
 const _: () = assert!(core::mem::size_of::<KcVersion>() == 8);
 const _: () = assert!(core::mem::size_of::<KcCreate>() == 24);
@@ -200,3 +294,6 @@ const _: () = assert!(core::mem::size_of::<KcOpen>() == 24);
 const _: () = assert!(core::mem::size_of::<KcWait>() == 16);
 const _: () = assert!(core::mem::size_of::<KcInfo>() == 104);
 const _: () = assert!(core::mem::size_of::<KcList>() == 24);
+const _: () = assert!(core::mem::size_of::<KcRun>() == 48);
+const _: () = assert!(core::mem::size_of::<KcScriptInfo>() == 344);
+const _: () = assert!(core::mem::size_of::<KcScripts>() == 16);

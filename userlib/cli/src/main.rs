@@ -11,6 +11,9 @@
 //! kcompletion unlink NAME
 //! kcompletion info NAME [--json]
 //! kcompletion list [--json]
+//! kcompletion run FILE [--name NAME]     # a kernel Lua script in a kernel thread (root)
+//! kcompletion stop NAME                  # stop it, or remove an ended one from the list
+//! kcompletion scripts [--json]
 //! ```
 //!
 //! Errors are reported on stderr as `kcompletion: SUBCOMMAND "NAME": CAUSE`, for example
@@ -31,6 +34,7 @@
 //! | 8 | exists (`create --exclusive`) |
 //! | 9 | limit reached (too many completions) |
 //! | 10 | driver not loaded |
+//! | 11 | the Lua script does not compile (`run`; the message is on stderr) |
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use kcompletion::{Access, Completion, ErrorKind, Info, Options};
@@ -50,7 +54,8 @@ Exit codes:
   7   interrupted by a signal (wait: SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2)
   8   exists (create --exclusive)
   9   limit reached (too many completions)
-  10  driver not loaded";
+  10  driver not loaded
+  11  the Lua script does not compile (run)";
 
 /// Exit status for success.
 const EXIT_OK: u8 = 0;
@@ -141,6 +146,27 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run a Lua file in a new kernel thread (needs CAP_SYS_ADMIN; see the README's kernel Lua
+    /// dialect)
+    Run {
+        /// The Lua source file (- reads standard input)
+        file: std::path::PathBuf,
+        /// Name of the script and its thread (default: the file name without .lua)
+        #[arg(long, value_parser = parse_name)]
+        name: Option<String>,
+    },
+    /// Stop a running kernel Lua script, or remove an ended one from the list
+    Stop {
+        /// Name of the script
+        #[arg(value_parser = parse_name)]
+        name: String,
+    },
+    /// List the kernel Lua scripts
+    Scripts {
+        /// Print a JSON array
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -188,6 +214,7 @@ fn exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::Exists => 8,
         ErrorKind::Limit => 9,
         ErrorKind::DriverNotLoaded => 10,
+        ErrorKind::CompileError => 11,
         _ => 1,
     }
 }
@@ -251,6 +278,42 @@ fn list_text(infos: &[Info]) -> String {
         ));
     }
     s
+}
+
+/// The script name `run` uses: `--name`, else the file name without `.lua`.
+fn script_name(file: &std::path::Path, name: &Option<String>) -> String {
+    match name {
+        Some(n) => n.clone(),
+        None => file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .filter(|s| s != "-")
+            .unwrap_or_else(|| "stdin".to_owned()),
+    }
+}
+
+fn script_json(s: &kcompletion::ScriptInfo) -> serde_json::Value {
+    json!({
+        "name": s.name,
+        "state": s.state.as_str(),
+        "memory": s.memory,
+        "error": s.error,
+    })
+}
+
+fn scripts_text(list: &[kcompletion::ScriptInfo]) -> String {
+    let width = list.iter().map(|s| s.name.len()).max().unwrap_or(0).max(4);
+    let mut out = format!("{:<width$}  {:<8}  {:>10}  ERROR\n", "NAME", "STATE", "MEMORY");
+    for s in list {
+        out.push_str(&format!(
+            "{:<width$}  {:<8}  {:>10}  {}\n",
+            s.name,
+            s.state.as_str(),
+            s.memory,
+            s.error.as_deref().unwrap_or("")
+        ));
+    }
+    out
 }
 
 extern "C" fn on_signal(_: libc::c_int) {}
@@ -332,6 +395,32 @@ fn run(cmd: &Cmd) -> Outcome {
                 print!("{}", list_text(&infos));
             }
         }
+        Cmd::Run { file, name } => {
+            let name = script_name(file, name);
+            let source = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())
+            } else {
+                std::fs::read_to_string(file)
+            };
+            let source = match source {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("kcompletion: run {name:?}: cannot read {}: {e}", file.display());
+                    return Ok(1);
+                }
+            };
+            kcompletion::run(&name, &source)?;
+        }
+        Cmd::Stop { name } => kcompletion::stop(name)?,
+        Cmd::Scripts { json } => {
+            let list = kcompletion::scripts()?;
+            if *json {
+                let v: Vec<_> = list.iter().map(script_json).collect();
+                println!("{}", serde_json::Value::Array(v));
+            } else {
+                print!("{}", scripts_text(&list));
+            }
+        }
     }
     Ok(EXIT_OK)
 }
@@ -347,6 +436,9 @@ fn subcommand_name(cmd: &Cmd) -> (&'static str, Option<&str>) {
         Cmd::Unlink { name } => ("unlink", Some(name)),
         Cmd::Info { name, .. } => ("info", Some(name)),
         Cmd::List { .. } => ("list", None),
+        Cmd::Run { .. } => ("run", None),
+        Cmd::Stop { name } => ("stop", Some(name)),
+        Cmd::Scripts { .. } => ("scripts", None),
     }
 }
 
@@ -362,7 +454,16 @@ fn main() -> ExitCode {
     };
     match run(&cli.cmd) {
         Ok(code) => ExitCode::from(code),
+        Err(e) if e.kind() == ErrorKind::CompileError => {
+            // The compiler's message names the script and the line: print it as it is.
+            eprintln!("kcompletion: run: {}", e.detail().unwrap_or("does not compile"));
+            ExitCode::from(exit_code(e.kind()))
+        }
         Err(e) => {
+            if let Cmd::Run { file, name } = &cli.cmd {
+                eprintln!("kcompletion: run {:?}: {}", script_name(file, name), e.cause());
+                return ExitCode::from(exit_code(e.kind()));
+            }
             match subcommand_name(&cli.cmd) {
                 (sub, Some(name)) => eprintln!("kcompletion: {sub} {name:?}: {}", e.cause()),
                 (sub, None) => eprintln!("kcompletion: {sub}: {}", e.cause()),

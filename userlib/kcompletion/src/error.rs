@@ -37,6 +37,9 @@ pub enum ErrorKind {
     /// The handle was opened without the access the operation needs (`EBADF`), e.g.
     /// completing through a read-only handle.
     BadAccess,
+    /// A kernel Lua script's source does not compile (`ENOEXEC` from `run`); the compiler's
+    /// message is [`Error::detail`].
+    CompileError,
     /// Anything else; see [`Error::raw_os_error`].
     Other,
 }
@@ -70,6 +73,7 @@ impl ErrorKind {
             Errno::INVAL => ErrorKind::InvalidArgument,
             Errno::NAMETOOLONG => ErrorKind::NameTooLong,
             Errno::BADF => ErrorKind::BadAccess,
+            Errno::NOEXEC => ErrorKind::CompileError,
             _ => ErrorKind::Other,
         }
     }
@@ -94,6 +98,7 @@ impl ErrorKind {
             }
             ErrorKind::AbiMismatch => "ABI mismatch between this library and the driver",
             ErrorKind::BadAccess => "the handle lacks the access this operation needs",
+            ErrorKind::CompileError => "the Lua script does not compile",
             ErrorKind::Other => "error",
         }
     }
@@ -193,9 +198,15 @@ impl Error {
         self.op
     }
 
-    /// The name of the completion involved, if known.
+    /// The name of the completion (or kernel Lua script) involved, if known.
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
+    }
+
+    /// Further text about the error, if any: for [`ErrorKind::CompileError`], the Lua
+    /// compiler's message (`name:line: ...`).
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
     }
 
     /// The cause alone, without the operation and the name: for example `timed out after

@@ -52,6 +52,7 @@ mod deadline;
 mod error;
 mod info;
 mod name;
+mod script;
 mod sys;
 
 pub use deadline::{monotonic_now_ns, Deadline};
@@ -59,6 +60,7 @@ pub use error::{Error, ErrorKind};
 pub use info::Info;
 pub use kcompletion_abi as abi;
 pub use name::{validate_name, NAME_MAX};
+pub use script::{run, scripts, stop, ScriptInfo, ScriptState};
 pub use sys::{device_path, DEFAULT_DEVICE};
 
 use kcompletion_abi::*;

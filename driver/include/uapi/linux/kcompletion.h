@@ -24,6 +24,13 @@
 #define KC_WAIT_REALTIME	(1U << 0)
 #define KC_INFO_LINKED		(1U << 0)
 
+#define KC_SCRIPT_SOURCE_MAX	(1U << 20)
+#define KC_SCRIPTS_MAX		64
+#define KC_SCRIPT_ERROR_MAX	256
+#define KC_SCRIPT_RUNNING	1
+#define KC_SCRIPT_FINISHED	2
+#define KC_SCRIPT_FAILED	3
+
 struct kc_name {
 	__u64 ptr;		/* user address of the bytes */
 	__u32 len;		/* 1..KC_NAME_MAX */
@@ -76,11 +83,42 @@ struct kc_list {
 };
 
 /* On /dev/kcompletion */
+struct kc_run {
+	struct kc_name name;	/* script (and kernel thread) name */
+	__u64 source;		/* user address of the Lua source */
+	__u32 source_len;	/* bytes, at most KC_SCRIPT_SOURCE_MAX */
+	__u32 error_size;	/* room at error */
+	__u64 error;		/* user buffer for the compile error text */
+	__u32 error_len;	/* out: length of the whole error text */
+	__u32 reserved;		/* must be 0 */
+};
+
+struct kc_script_info {
+	__u32 name_len;
+	__u32 state;		/* KC_SCRIPT_* */
+	__u64 memory;		/* bytes held by the script's Lua state */
+	__u32 error_len;
+	__u32 reserved;
+	char name[KC_NAME_MAX + 1];
+	char error[KC_SCRIPT_ERROR_MAX];
+};
+
+struct kc_scripts {
+	__u64 entries;		/* user address of struct kc_script_info[capacity] */
+	__u32 capacity;
+	__u32 count;		/* out: number of scripts */
+};
+
 #define KC_IOC_VERSION		_IOR(KC_IOC_MAGIC, 0x00, struct kc_version)
 #define KC_IOC_CREATE		_IOW(KC_IOC_MAGIC, 0x01, struct kc_create)
 #define KC_IOC_OPEN		_IOW(KC_IOC_MAGIC, 0x02, struct kc_open)
 #define KC_IOC_UNLINK		_IOW(KC_IOC_MAGIC, 0x03, struct kc_name)
 #define KC_IOC_LIST		_IOWR(KC_IOC_MAGIC, 0x04, struct kc_list)
+
+/* In-kernel Lua scripts (0x20-0x2f reserved for them) */
+#define KC_IOC_RUN		_IOWR(KC_IOC_MAGIC, 0x20, struct kc_run)
+#define KC_IOC_STOP		_IOW(KC_IOC_MAGIC, 0x21, struct kc_name)
+#define KC_IOC_SCRIPTS		_IOWR(KC_IOC_MAGIC, 0x22, struct kc_scripts)
 
 /* On an object fd */
 #define KC_IOC_COMPLETE		_IO(KC_IOC_MAGIC, 0x10)

@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kcompletion: the `completion` and `thread` modules of kernel Lua.
+ *
+ *   local completion = require "completion"
+ *   local c = completion.new()             -- anonymous (Lunatik's API)
+ *   c:complete(); local ok, err = c:wait(1000)  -- true | nil, "timeout" | "interrupt" | "unknown"
+ *   local n = completion.new("job", 384)   -- named (mode 0600; created or opened), the same
+ *   local o = completion.open("job")       -- object userspace opens through /dev/kcompletion
+ *   completion.unlink("job")
+ *   c:complete_all(); c:reinit(); c:trywait(); c:done(); n:name()
+ *
+ *   local thread = require "thread"
+ *   thread.shouldstop(); thread.sleep(ms); thread.name()
+ *
+ * Objects live in the driver's registry (driver/lua_objects.rs gives C a reference per
+ * userdata, released by __gc or __close). Argument errors are raised here, in C, after the
+ * Rust call has returned (see kclua_vm.c on unwinding).
+ */
+#include <linux/errno.h>
+#include <linux/jiffies.h>
+#include <linux/kernel.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "kclua.h"
+
+#define KCLUA_COMPLETION_MT "kcompletion.completion"
+#define KCLUA_DEFAULT_MODE 0600
+
+struct kclua_completion {
+	const void *obj; /* NULL once closed */
+};
+
+static const void *kclua_check(lua_State *L)
+{
+	struct kclua_completion *c = luaL_checkudata(L, 1, KCLUA_COMPLETION_MT);
+
+	if (!c->obj)
+		luaL_error(L, "attempt to use a closed completion");
+	return c->obj;
+}
+
+/* Pushes nil, strerror-like text, errno: the usual failure triple. */
+static int kclua_fail(lua_State *L, int err)
+{
+	const char *what;
+
+	switch (-err) {
+	case ENOENT: what = "no such completion"; break;
+	case EEXIST: what = "completion exists"; break;
+	case EACCES: what = "permission denied"; break;
+	case EINVAL: what = "invalid argument"; break;
+	case ENAMETOOLONG: what = "name too long"; break;
+	case ENOSPC: what = "too many completions"; break;
+	case EDQUOT: what = "too many completions for this user"; break;
+	case ENOMEM: what = "not enough memory"; break;
+	default: what = "error"; break;
+	}
+	lua_pushnil(L);
+	lua_pushstring(L, what);
+	lua_pushinteger(L, -err);
+	return 3;
+}
+
+/*
+ * A closed userdata, made before the object exists: if Lua raises "not enough memory" here,
+ * no reference is owned yet, and once one is stored, __gc gives it back.
+ */
+static struct kclua_completion *kclua_new_udata(lua_State *L)
+{
+	struct kclua_completion *c = lua_newuserdatauv(L, sizeof(*c), 0);
+
+	c->obj = NULL;
+	luaL_setmetatable(L, KCLUA_COMPLETION_MT);
+	return c;
+}
+
+/* Stores @obj in the userdata on top of the stack, or replaces it with the failure triple. */
+static int kclua_push_object(lua_State *L, struct kclua_completion *c, const void *obj, int err)
+{
+	if (!obj) {
+		lua_pop(L, 1);
+		return kclua_fail(L, err);
+	}
+	c->obj = obj;
+	return 1;
+}
+
+static u32 kclua_mode_arg(lua_State *L, int idx)
+{
+	lua_Integer mode = KCLUA_DEFAULT_MODE;
+
+	if (lua_type(L, idx) == LUA_TSTRING) {
+		const char *s = lua_tostring(L, idx);
+		unsigned int m;
+
+		if (kstrtouint(s, 8, &m) || m > 0777)
+			luaL_argerror(L, idx, "mode must be octal digits such as \"600\"");
+		return m;
+	}
+	mode = luaL_optinteger(L, idx, KCLUA_DEFAULT_MODE);
+	luaL_argcheck(L, mode >= 0 && mode <= 0777, idx, "mode must be 0 to 0777 (511)");
+	return mode;
+}
+
+/* completion.new([name [, mode]]) */
+static int kclua_new(lua_State *L)
+{
+	size_t len;
+	const char *name;
+	u32 mode;
+	int err = 0;
+	const void *obj;
+
+	struct kclua_completion *c;
+
+	if (lua_isnoneornil(L, 1)) {
+		c = kclua_new_udata(L);
+		obj = kcompletion_lua_create_anonymous(&err);
+		return kclua_push_object(L, c, obj, err);
+	}
+	name = luaL_checklstring(L, 1, &len);
+	mode = kclua_mode_arg(L, 2);
+	c = kclua_new_udata(L);
+	obj = kcompletion_lua_create(name, len, mode, false, &err);
+	return kclua_push_object(L, c, obj, err);
+}
+
+/* completion.open(name) */
+static int kclua_open(lua_State *L)
+{
+	size_t len;
+	const char *name = luaL_checklstring(L, 1, &len);
+	struct kclua_completion *c = kclua_new_udata(L);
+	int err = 0;
+	const void *obj = kcompletion_lua_open(name, len, &err);
+
+	return kclua_push_object(L, c, obj, err);
+}
+
+/* completion.unlink(name) */
+static int kclua_unlink(lua_State *L)
+{
+	size_t len;
+	const char *name = luaL_checklstring(L, 1, &len);
+	int err = kcompletion_lua_unlink(name, len);
+
+	if (err)
+		return kclua_fail(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int kclua_complete(lua_State *L)
+{
+	kcompletion_lua_complete(kclua_check(L));
+	return 0;
+}
+
+static int kclua_complete_all(lua_State *L)
+{
+	kcompletion_lua_complete_all(kclua_check(L));
+	return 0;
+}
+
+static int kclua_reinit(lua_State *L)
+{
+	kcompletion_lua_reinit(kclua_check(L));
+	return 0;
+}
+
+static int kclua_trywait(lua_State *L)
+{
+	lua_pushboolean(L, kcompletion_lua_try_wait(kclua_check(L)));
+	return 1;
+}
+
+static int kclua_done(lua_State *L)
+{
+	lua_pushboolean(L, kcompletion_lua_done(kclua_check(L)));
+	return 1;
+}
+
+/* c:wait([timeout_ms]): true | nil, "timeout" | nil, "interrupt" | nil, "unknown" */
+static int kclua_wait(lua_State *L)
+{
+	const void *obj = kclua_check(L);
+	lua_Integer ms = luaL_optinteger(L, 2, -1);
+
+	luaL_argcheck(L, ms >= -1, 2, "timeout must be milliseconds (>= 0), or -1/nil for none");
+	switch (kcompletion_lua_wait(obj, ms)) {
+	case KCLUA_WAIT_OK:
+		lua_pushboolean(L, 1);
+		return 1;
+	case KCLUA_WAIT_TIMEOUT:
+		lua_pushnil(L);
+		lua_pushliteral(L, "timeout");
+		return 2;
+	case KCLUA_WAIT_INTERRUPT:
+		lua_pushnil(L);
+		lua_pushliteral(L, "interrupt");
+		return 2;
+	default:
+		lua_pushnil(L);
+		lua_pushliteral(L, "unknown");
+		return 2;
+	}
+}
+
+static int kclua_name(lua_State *L)
+{
+	size_t len;
+	const u8 *name = kcompletion_lua_name(kclua_check(L), &len);
+
+	if (len == 0)
+		lua_pushnil(L); /* anonymous */
+	else
+		lua_pushlstring(L, (const char *)name, len);
+	return 1;
+}
+
+/* __gc and __close: gives the reference back (idempotent). */
+static int kclua_release(lua_State *L)
+{
+	struct kclua_completion *c = luaL_checkudata(L, 1, KCLUA_COMPLETION_MT);
+	const void *obj = c->obj;
+
+	c->obj = NULL;
+	if (obj)
+		kcompletion_lua_put(obj);
+	return 0;
+}
+
+static int kclua_tostring(lua_State *L)
+{
+	struct kclua_completion *c = luaL_checkudata(L, 1, KCLUA_COMPLETION_MT);
+	size_t len = 0;
+	const u8 *name = c->obj ? kcompletion_lua_name(c->obj, &len) : NULL;
+
+	if (!c->obj)
+		lua_pushliteral(L, "completion (closed)");
+	else if (len == 0)
+		lua_pushfstring(L, "completion (anonymous): %p", c->obj);
+	else
+		lua_pushfstring(L, "completion: %s", lua_pushlstring(L, (const char *)name, len));
+	return 1;
+}
+
+static const luaL_Reg kclua_methods[] = {
+	{ "complete", kclua_complete },
+	{ "complete_all", kclua_complete_all },
+	{ "reinit", kclua_reinit },
+	{ "trywait", kclua_trywait },
+	{ "done", kclua_done },
+	{ "wait", kclua_wait },
+	{ "name", kclua_name },
+	{ "close", kclua_release },
+	{ NULL, NULL },
+};
+
+static const luaL_Reg kclua_meta[] = {
+	{ "__gc", kclua_release },
+	{ "__close", kclua_release },
+	{ "__tostring", kclua_tostring },
+	{ NULL, NULL },
+};
+
+static const luaL_Reg kclua_completion_funcs[] = {
+	{ "new", kclua_new },
+	{ "open", kclua_open },
+	{ "unlink", kclua_unlink },
+	{ NULL, NULL },
+};
+
+int kclua_open_completion(lua_State *L)
+{
+	luaL_newmetatable(L, KCLUA_COMPLETION_MT);
+	luaL_setfuncs(L, kclua_meta, 0);
+	luaL_newlib(L, kclua_methods);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+	luaL_newlib(L, kclua_completion_funcs);
+	return 1;
+}
+
+/* thread.shouldstop(): true once STOP (or module unload) asked this script to end. */
+static int kclua_thread_shouldstop(lua_State *L)
+{
+	lua_pushboolean(L, kclua_should_stop());
+	return 1;
+}
+
+/* thread.sleep(ms): true, or nil, "interrupt" if STOP came first. */
+static int kclua_thread_sleep(lua_State *L)
+{
+	lua_Integer ms = luaL_checkinteger(L, 1);
+	unsigned long deadline;
+
+	luaL_argcheck(L, ms >= 0, 1, "milliseconds must be >= 0");
+	deadline = jiffies + msecs_to_jiffies(ms > UINT_MAX ? UINT_MAX : (unsigned int)ms);
+	for (;;) {
+		long left;
+
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kclua_should_stop()) {
+			__set_current_state(TASK_RUNNING);
+			lua_pushnil(L);
+			lua_pushliteral(L, "interrupt");
+			return 2;
+		}
+		left = (long)(deadline - jiffies);
+		if (left <= 0) {
+			__set_current_state(TASK_RUNNING);
+			break;
+		}
+		schedule_timeout(left);
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int kclua_thread_name(lua_State *L)
+{
+	lua_pushstring(L, kclua_vm_name(L));
+	return 1;
+}
+
+static const luaL_Reg kclua_thread_funcs[] = {
+	{ "shouldstop", kclua_thread_shouldstop },
+	{ "sleep", kclua_thread_sleep },
+	{ "name", kclua_thread_name },
+	{ NULL, NULL },
+};
+
+int kclua_open_thread(lua_State *L)
+{
+	luaL_newlib(L, kclua_thread_funcs);
+	return 1;
+}

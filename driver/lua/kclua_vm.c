@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kcompletion: the host of one in-kernel Lua script (a "vm"): its capped allocator, the
+ * libraries it gets, compiling its source and running it in the calling kernel thread.
+ * driver/script.rs owns vms and their threads; driver/lua/README.md describes the dialect.
+ *
+ * Error unwinding. Lua raises errors with __builtin_longjmp (kclua_conf.h). The only
+ * functions that call into Lua are in this file and kclua_completion.c, all C, and they
+ * enter Lua through protected calls (lua_pcall, luaL_loadbufferx) or run inside one. The
+ * Rust code calls kclua_vm_new/kclua_vm_run/kclua_vm_free, which return normally, and the
+ * Lua libraries call Rust (driver/lua_objects.rs) only for leaf operations that return a
+ * status; the error, if any, is raised here in C afterwards. So a longjmp never crosses a
+ * Rust frame, and no Rust value with a destructor can be skipped.
+ */
+#include <linux/kernel.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/objtool.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "lualib.h"
+
+#include "kclua.h"
+
+static unsigned long lua_max_memory = 16UL << 20;
+module_param(lua_max_memory, ulong, 0644);
+MODULE_PARM_DESC(lua_max_memory,
+		 "Most bytes one kernel Lua script may allocate (\"not enough memory\" beyond)");
+
+/* Instructions between two runs of the hook that yields the CPU and checks for STOP. */
+#define KCLUA_HOOK_COUNT 1000
+
+int kclua_errno;
+
+/*
+ * The functions of ldo.c that hold LUAI_TRY or LUAI_THROW (kclua_conf.h) are the ones objtool
+ * is told not to validate, as the kernel does for its own non-standard frames:
+ * luaD_throw ends in __builtin_longjmp, which reloads the frame and stack pointers from the
+ * jump buffer and jumps indirectly (objtool reads a sibling call from a modified frame), and
+ * the second return of __builtin_setjmp in luaD_rawrunprotected (inlined into
+ * luaD_closeprotected) is reached only by that jump (objtool reads unreachable code).
+ * Every other function of the Lua core is validated: Kbuild compiles it with
+ * -trap-unreachable, so each call to a noreturn error function is followed by a ud2 that
+ * shows objtool where the path ends.
+ */
+void luaD_throw(lua_State *L, int errcode);
+int luaD_rawrunprotected(lua_State *L, void (*f)(lua_State *L, void *ud), void *ud);
+int luaD_closeprotected(lua_State *L, ptrdiff_t level, int status);
+STACK_FRAME_NON_STANDARD(luaD_throw);
+STACK_FRAME_NON_STANDARD(luaD_rawrunprotected);
+STACK_FRAME_NON_STANDARD(luaD_closeprotected);
+
+struct kclua_vm {
+	lua_State *L;
+	size_t used; /* bytes allocated now; written by the script's thread only */
+	size_t cap;
+	char name[KCLUA_NAME_MAX + 1];
+};
+
+size_t kclua_memory_cap(void)
+{
+	return READ_ONCE(lua_max_memory);
+}
+
+/* ---- configuration hooks of kclua_conf.h ---------------------------------------------- */
+
+long long kclua_str2number(const char *s, char **endptr)
+{
+	/* No floats: every numeral that is not an integer is malformed. */
+	*endptr = (char *)s;
+	return 0;
+}
+
+long long kclua_float_error(lua_State *L, const char *what)
+{
+	lua_Debug ar;
+
+	/* Constant folding meets '/' and '^' while compiling: no Lua function runs yet. */
+	if (!lua_getstack(L, 0, &ar))
+		luaL_error(L, "%s in a constant expression needs floating point; kernel Lua has "
+			   "integers only (use '//' for integer division)", what);
+	luaL_error(L, "%s needs floating point; kernel Lua has integers only "
+		   "(use '//' for integer division)", what);
+}
+
+long long kclua_int_idiv(lua_State *L, long long a, long long b)
+{
+	long long q;
+
+	if (b == 0)
+		return luaL_error(L, "attempt to perform 'n//0'");
+	if (b == -1)
+		return (long long)(0ULL - (unsigned long long)a);
+	q = a / b;
+	if ((a % b != 0) && ((a ^ b) < 0))
+		q -= 1;
+	return q;
+}
+
+long long kclua_int_mod(lua_State *L, long long a, long long b)
+{
+	long long m;
+
+	if (b == 0)
+		return luaL_error(L, "attempt to perform 'n%%%%0'");
+	if (b == -1)
+		return 0;
+	m = a % b;
+	if (m != 0 && ((m ^ b) < 0))
+		m += b;
+	return m;
+}
+
+unsigned int kclua_random_seed(void)
+{
+	return get_random_u32();
+}
+
+void kclua_log_error(const char *fmt, const char *arg)
+{
+	pr_err("kcompletion: lua: %s\n", arg);
+}
+
+/* ---- allocator ---------------------------------------------------------------------- */
+
+static void *kclua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct kclua_vm *vm = ud;
+	size_t old = ptr ? osize : 0;
+	void *p;
+
+	if (nsize == 0) {
+		kvfree(ptr);
+		WRITE_ONCE(vm->used, vm->used - old);
+		return NULL;
+	}
+	if (nsize > old && vm->used - old + nsize > vm->cap)
+		return NULL; /* Lua collects garbage, retries, then raises "not enough memory" */
+	p = kvrealloc(ptr, nsize, GFP_KERNEL | __GFP_NOWARN);
+	if (!p)
+		return NULL;
+	WRITE_ONCE(vm->used, vm->used - old + nsize);
+	return p;
+}
+
+static int kclua_panic(lua_State *L)
+{
+	const char *msg = lua_tostring(L, -1);
+
+	pr_err("kcompletion: lua: unprotected error: %s\n", msg ? msg : "?");
+	return 0; /* Lua then aborts (BUG); every entry here is protected, so it never happens */
+}
+
+struct kclua_vm *kclua_vm_of(lua_State *L)
+{
+	void *ud;
+
+	lua_getallocf(L, &ud);
+	return ud;
+}
+
+const char *kclua_vm_name(lua_State *L)
+{
+	return kclua_vm_of(L)->name;
+}
+
+/* ---- base library changes --------------------------------------------------------------- */
+
+/* print(...): one kernel log line, prefixed with the script's name. */
+static int kclua_print(lua_State *L)
+{
+	int n = lua_gettop(L);
+	luaL_Buffer b;
+	size_t len;
+	const char *s;
+	int i;
+
+	luaL_buffinit(L, &b);
+	for (i = 1; i <= n; i++) {
+		luaL_tolstring(L, i, NULL);
+		if (i > 1)
+			luaL_addchar(&b, '\t');
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	s = lua_tolstring(L, -1, &len);
+	pr_info("kcompletion: [%s] %.*s\n", kclua_vm_name(L), (int)len, s);
+	return 0;
+}
+
+/* A "malformed number" from the lexer is, here, almost always a float literal: say so. */
+static void kclua_explain_load_error(lua_State *L, int idx)
+{
+	const char *msg;
+
+	idx = lua_absindex(L, idx);
+	msg = lua_tostring(L, idx);
+	if (msg && strstr(msg, "malformed number near")) {
+		lua_pushfstring(L, "%s (kernel Lua has integers only: no float literals; "
+				"use '//' for integer division)", msg);
+		lua_replace(L, idx);
+	}
+}
+
+/* load(chunk [, chunkname [, mode [, env]]]): text chunks only, errors explained. */
+static int kclua_load(lua_State *L)
+{
+	int n = lua_gettop(L);
+
+	if (n < 3)
+		lua_settop(L, 3);
+	lua_pushliteral(L, "t");
+	lua_replace(L, 3);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	if (lua_gettop(L) == 2 && lua_isnil(L, 1))
+		kclua_explain_load_error(L, 2);
+	return lua_gettop(L);
+}
+
+/* Calls the original function (upvalue 1) with every argument. */
+static int kclua_call_original(lua_State *L)
+{
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* string.format without %a %e %f %g. */
+static int kclua_format(lua_State *L)
+{
+	size_t len;
+	const char *f = luaL_checklstring(L, 1, &len);
+	const char *end = f + len;
+
+	while (f < end) {
+		if (*f++ != '%')
+			continue;
+		if (f < end && *f == '%') {
+			f++;
+			continue;
+		}
+		while (f < end && *f && strchr("-+ #0123456789.", *f))
+			f++;
+		if (f < end && *f && strchr("aAeEfFgG", *f))
+			return kclua_float_error(L, "string.format's float formats (a, e, f, g)");
+	}
+	return kclua_call_original(L);
+}
+
+/* string.pack/unpack/packsize without the float options f, d, n. */
+static int kclua_pack_format(lua_State *L)
+{
+	size_t len, i;
+	const char *f = luaL_checklstring(L, 1, &len);
+
+	for (i = 0; i < len; i++)
+		if (f[i] == 'f' || f[i] == 'd' || f[i] == 'n')
+			return kclua_float_error(L, "string.pack's float options (f, d, n)");
+	return kclua_call_original(L);
+}
+
+static void kclua_wrap(lua_State *L, int table, const char *field, lua_CFunction wrapper)
+{
+	lua_getfield(L, table, field);
+	lua_pushcclosure(L, wrapper, 1);
+	lua_setfield(L, table, field);
+}
+
+/* The built-in modules `require` finds. */
+static const luaL_Reg kclua_modules[] = {
+	{ LUA_COLIBNAME, luaopen_coroutine },
+	{ LUA_TABLIBNAME, luaopen_table },
+	{ LUA_STRLIBNAME, luaopen_string },
+	{ LUA_UTF8LIBNAME, luaopen_utf8 },
+	{ "completion", kclua_open_completion },
+	{ "thread", kclua_open_thread },
+	{ NULL, NULL },
+};
+
+/* require(name): built-in modules only; there is no package library. */
+static int kclua_require(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	const luaL_Reg *m;
+
+	lua_settop(L, 1);
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+	if (lua_getfield(L, 2, name) != LUA_TNIL)
+		return 1;
+	for (m = kclua_modules; m->name; m++) {
+		if (strcmp(m->name, name) == 0) {
+			luaL_requiref(L, name, m->func, 0);
+			return 1;
+		}
+	}
+	return luaL_error(L, "module '%s' not found: kernel Lua has only its built-in modules "
+			  "(completion, thread, coroutine, string, table, utf8)", name);
+}
+
+/* Runs protected: opens the libraries of the dialect. */
+static int kclua_open_libs(lua_State *L)
+{
+	const luaL_Reg *m;
+
+	luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+	lua_pushnil(L);
+	lua_setfield(L, -2, "dofile");
+	lua_pushnil(L);
+	lua_setfield(L, -2, "loadfile");
+	lua_pushcfunction(L, kclua_print);
+	lua_setfield(L, -2, "print");
+	lua_pushcfunction(L, kclua_require);
+	lua_setfield(L, -2, "require");
+	kclua_wrap(L, lua_gettop(L), "load", kclua_load);
+	lua_pop(L, 1);
+	/* The standard libraries are globals, as in stock Lua; ours come through `require`. */
+	for (m = kclua_modules; m->name; m++) {
+		if (m->func == kclua_open_completion)
+			break;
+		luaL_requiref(L, m->name, m->func, 1);
+		if (m->func == luaopen_string) {
+			int t = lua_gettop(L);
+
+			kclua_wrap(L, t, "format", kclua_format);
+			kclua_wrap(L, t, "pack", kclua_pack_format);
+			kclua_wrap(L, t, "unpack", kclua_pack_format);
+			kclua_wrap(L, t, "packsize", kclua_pack_format);
+		}
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
+static void kclua_copy_error(lua_State *L, char *err, size_t errlen)
+{
+	const char *msg = lua_tostring(L, -1);
+
+	if (errlen)
+		strscpy(err, msg ? msg : "(error object is not a string)", errlen);
+}
+
+struct kclua_vm *kclua_vm_new(const char *name, size_t name_len, const char *source,
+			      size_t source_len, char *err, size_t errlen, int *errcode)
+{
+	struct kclua_vm *vm;
+	char chunkname[KCLUA_NAME_MAX + 2];
+	int rc;
+
+	*errcode = -ENOMEM;
+	if (errlen)
+		err[0] = '\0';
+	if (name_len > KCLUA_NAME_MAX)
+		return NULL;
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	if (!vm)
+		return NULL;
+	memcpy(vm->name, name, name_len);
+	vm->cap = kclua_memory_cap();
+	vm->L = lua_newstate(kclua_alloc, vm);
+	if (!vm->L) {
+		strscpy(err, "not enough memory", errlen);
+		kfree(vm);
+		return NULL;
+	}
+	lua_atpanic(vm->L, kclua_panic);
+	lua_pushcfunction(vm->L, kclua_open_libs);
+	rc = lua_pcall(vm->L, 0, 0, 0);
+	if (rc == LUA_OK) {
+		chunkname[0] = '=';
+		memcpy(chunkname + 1, name, name_len);
+		chunkname[1 + name_len] = '\0';
+		rc = luaL_loadbufferx(vm->L, source, source_len, chunkname, "t");
+		if (rc == LUA_ERRSYNTAX)
+			kclua_explain_load_error(vm->L, -1);
+	}
+	if (rc != LUA_OK) {
+		kclua_copy_error(vm->L, err, errlen);
+		*errcode = rc == LUA_ERRMEM ? -ENOMEM : -ENOEXEC;
+		lua_close(vm->L);
+		kfree(vm);
+		return NULL;
+	}
+	*errcode = 0;
+	return vm;
+}
+
+/* Yields the CPU now and then; once STOP asked, fails at every instruction until the
+ * script is unwound (a pcall cannot keep a stopped script alive). */
+static void kclua_hook(lua_State *L, lua_Debug *ar)
+{
+	cond_resched();
+	if (kthread_should_stop()) {
+		lua_sethook(L, kclua_hook, LUA_MASKCOUNT, 1);
+		luaL_error(L, "interrupt: the script was stopped");
+	}
+}
+
+bool kclua_should_stop(void)
+{
+	return (get_current()->flags & PF_KTHREAD) && kthread_should_stop();
+}
+
+int kclua_vm_run(struct kclua_vm *vm, char *err, size_t errlen)
+{
+	int rc;
+
+	if (errlen)
+		err[0] = '\0';
+	lua_sethook(vm->L, kclua_hook, LUA_MASKCOUNT, KCLUA_HOOK_COUNT);
+	rc = lua_pcall(vm->L, 0, 0, 0);
+	if (rc != LUA_OK) {
+		kclua_copy_error(vm->L, err, errlen);
+		lua_pop(vm->L, 1);
+	}
+	return rc;
+}
+
+void kclua_vm_close(struct kclua_vm *vm)
+{
+	if (vm->L) {
+		lua_close(vm->L);
+		vm->L = NULL;
+	}
+}
+
+void kclua_vm_free(struct kclua_vm *vm)
+{
+	if (!vm)
+		return;
+	kclua_vm_close(vm);
+	kfree(vm);
+}
+
+size_t kclua_vm_memory(const struct kclua_vm *vm)
+{
+	return READ_ONCE(vm->used);
+}

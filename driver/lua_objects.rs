@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Completion objects for kernel Lua: the functions `driver/lua/kclua_completion.c` calls.
+//!
+//! A Lua userdata owns one object reference, handed to C as an opaque pointer
+//! (`Arc::into_raw`) and given back by `kcompletion_lua_put` (from `__gc`/`__close`). Every
+//! function here returns normally with a status; raising the Lua error, if any, is left to
+//! the C caller. No Lua error ever unwinds through these frames (see `driver/lua/kclua_vm.c`).
+
+use crate::object::{Deadline, Object, WaitError};
+use crate::registry::api;
+use kernel::bindings;
+use kernel::ffi::{c_int, c_void};
+use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow};
+
+/// `enum kclua_wait_result` of `driver/lua/kclua.h`.
+const WAIT_OK: c_int = 0;
+const WAIT_TIMEOUT: c_int = 1;
+const WAIT_INTERRUPT: c_int = 2;
+
+extern "C" {
+    /// True once the running script's kernel thread was asked to stop (`kclua_vm.c`).
+    fn kclua_should_stop() -> bool;
+}
+
+fn into_raw(r: Result<Arc<Object>>, err: *mut c_int) -> *const c_void {
+    match r {
+        Ok(obj) => Arc::into_raw(obj).cast(),
+        Err(e) => {
+            // SAFETY: The C caller passes a valid `int *`.
+            unsafe { *err = e.to_errno() };
+            core::ptr::null()
+        }
+    }
+}
+
+/// # Safety
+///
+/// `obj` came from one of the constructors below and was not given back yet.
+unsafe fn borrow<'a>(obj: *const c_void) -> ArcBorrow<'a, Object> {
+    // SAFETY: Per the contract, `obj` is a live reference owned by a Lua userdata, which
+    // outlives this call.
+    unsafe { ArcBorrow::from_raw(obj.cast()) }
+}
+
+/// # Safety
+///
+/// `name` must be valid for reading `len` bytes.
+unsafe fn name_slice<'a>(name: *const u8, len: usize) -> &'a [u8] {
+    // SAFETY: Per the contract (a Lua string, alive during the call).
+    unsafe { core::slice::from_raw_parts(name, len) }
+}
+
+#[no_mangle]
+extern "C" fn kcompletion_lua_create_anonymous(err: *mut c_int) -> *const c_void {
+    into_raw(api::create_anonymous(), err)
+}
+
+/// # Safety
+///
+/// `name` must be valid for reading `len` bytes; `err` must be valid for writing.
+#[no_mangle]
+unsafe extern "C" fn kcompletion_lua_create(
+    name: *const u8,
+    len: usize,
+    mode: u32,
+    exclusive: bool,
+    err: *mut c_int,
+) -> *const c_void {
+    // SAFETY: Per the function's contract.
+    let name = unsafe { name_slice(name, len) };
+    let mode = u16::try_from(mode).unwrap_or(u16::MAX);
+    into_raw(api::create(name, mode, exclusive), err)
+}
+
+/// # Safety
+///
+/// As for [`kcompletion_lua_create`].
+#[no_mangle]
+unsafe extern "C" fn kcompletion_lua_open(
+    name: *const u8,
+    len: usize,
+    err: *mut c_int,
+) -> *const c_void {
+    // SAFETY: Per the function's contract.
+    let name = unsafe { name_slice(name, len) };
+    into_raw(api::open(name), err)
+}
+
+/// # Safety
+///
+/// `name` must be valid for reading `len` bytes.
+#[no_mangle]
+unsafe extern "C" fn kcompletion_lua_unlink(name: *const u8, len: usize) -> c_int {
+    // SAFETY: Per the function's contract.
+    let name = unsafe { name_slice(name, len) };
+    match api::unlink(name) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// `obj` came from a constructor above and is given back exactly once.
+#[no_mangle]
+unsafe extern "C" fn kcompletion_lua_put(obj: *const c_void) {
+    // SAFETY: Per the contract, this is the reference `into_raw` made.
+    drop(unsafe { Arc::<Object>::from_raw(obj.cast()) });
+}
+
+/// # Safety
+///
+/// `obj` is a live reference from a constructor above (so are the functions below).
+#[no_mangle]
+unsafe extern "C" fn kcompletion_lua_complete(obj: *const c_void) {
+    // SAFETY: Per the function's contract.
+    unsafe { borrow(obj) }.complete();
+}
+
+/// # Safety
+///
+/// See [`kcompletion_lua_complete`].
+#[no_mangle]
+unsafe extern "C" fn kcompletion_lua_complete_all(obj: *const c_void) {
+    // SAFETY: Per the function's contract.
+    unsafe { borrow(obj) }.complete_all();
+}
+
+/// # Safety
+///
+/// See [`kcompletion_lua_complete`].
+#[no_mangle]
+unsafe extern "C" fn kcompletion_lua_reinit(obj: *const c_void) {
+    // SAFETY: Per the function's contract.
+    unsafe { borrow(obj) }.reinit();
+}
+
+/// # Safety
+///
+/// See [`kcompletion_lua_complete`].
+#[no_mangle]
+unsafe extern "C" fn kcompletion_lua_try_wait(obj: *const c_void) -> bool {
+    // SAFETY: Per the function's contract.
+    unsafe { borrow(obj) }.try_wait()
+}
+
+/// # Safety
+///
+/// See [`kcompletion_lua_complete`].
+#[no_mangle]
+unsafe extern "C" fn kcompletion_lua_done(obj: *const c_void) -> bool {
+    // SAFETY: Per the function's contract.
+    unsafe { borrow(obj) }.done()
+}
+
+/// Waits up to `timeout_ms` milliseconds (negative: no limit). Returns a
+/// `kclua_wait_result`; a stop request of the script's thread interrupts the wait.
+///
+/// # Safety
+///
+/// See [`kcompletion_lua_complete`]; process context, no spinlock held.
+#[no_mangle]
+unsafe extern "C" fn kcompletion_lua_wait(obj: *const c_void, timeout_ms: i64) -> c_int {
+    // SAFETY: Per the function's contract.
+    let obj = unsafe { borrow(obj) };
+    let deadline = if timeout_ms < 0 {
+        Deadline::Never
+    } else {
+        // SAFETY: `ktime_get` may be called from any context.
+        let now = unsafe { bindings::ktime_get() };
+        Deadline::Monotonic(now.saturating_add(timeout_ms.saturating_mul(1_000_000)))
+    };
+    // SAFETY: `kclua_should_stop` may be called from any process context.
+    match obj.wait_until(deadline, || unsafe { kclua_should_stop() }) {
+        Ok(()) => WAIT_OK,
+        Err(WaitError::TimedOut) => WAIT_TIMEOUT,
+        Err(WaitError::Interrupted) => WAIT_INTERRUPT,
+    }
+}
+
+/// The object's name (empty for an anonymous one); valid while the reference is.
+///
+/// # Safety
+///
+/// See [`kcompletion_lua_complete`]; `len` must be valid for writing.
+#[no_mangle]
+unsafe extern "C" fn kcompletion_lua_name(obj: *const c_void, len: *mut usize) -> *const u8 {
+    // SAFETY: Per the function's contract: the object outlives the returned pointer's use.
+    let obj: &Object = unsafe { &*obj.cast::<Object>() };
+    let name = obj.name_bytes();
+    // SAFETY: Per the function's contract.
+    unsafe { *len = name.len() };
+    name.as_ptr()
+}
