@@ -213,13 +213,66 @@ pub fn build_driver(tc: &Toolchain, kernel: &Kernel) -> Result<Option<PathBuf>> 
         return Ok(None);
     }
     prepare_driver_sources(&dir)?;
-    let log = util::target_dir().join("xtask/driver-build.log");
+    // The debug module is built in driver/ itself; other flavours in a mirror of the sources
+    // (target/xtask/kmod-<flavour>/), so flavours never rebuild over each other's objects
+    // or hand a guest the other flavour's .ko.
+    let (dir, log) = match kernel.flavour {
+        Flavour::Debug => (dir, util::target_dir().join("xtask/driver-build.log")),
+        fl => {
+            let root = util::target_dir().join(format!("xtask/kmod-{}", fl.name()));
+            mirror_sources(&dir, &root.join("driver"))?;
+            // main.rs includes the ABI by relative path (#[path = "../userlib/abi/src/abi.rs"])
+            let abi = "userlib/abi/src/abi.rs";
+            copy_if_changed(&util::repo_root().join(abi), &root.join(abi))?;
+            (
+                root.join("driver"),
+                util::target_dir().join(format!("xtask/driver-build-{}.log", fl.name())),
+            )
+        }
+    };
     let kos = build_module(tc, kernel, &dir, "module", &log)?;
     let ko = dir.join("kcompletion.ko");
     if !kos.contains(&ko) {
         bail!("driver build produced {:?}, not {}", kos, ko.display());
     }
     Ok(Some(ko))
+}
+
+/// Writes `to` only if its contents differ (kbuild rebuilds by mtime).
+fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {
+    let new = std::fs::read(from).with_context(|| format!("read {}", from.display()))?;
+    if std::fs::read(to).ok().as_deref() != Some(&new[..]) {
+        if let Some(p) = to.parent() {
+            std::fs::create_dir_all(p)?;
+        }
+        std::fs::write(to, new).with_context(|| format!("write {}", to.display()))?;
+    }
+    Ok(())
+}
+
+/// Is this file a kbuild product (never mirrored)?
+fn build_product(name: &str) -> bool {
+    const EXT: &[&str] = &[".o", ".ko", ".mod", ".mod.c", ".cmd", ".rmeta", ".d", ".a"];
+    EXT.iter().any(|e| name.ends_with(e))
+        || matches!(
+            name,
+            "Module.symvers" | "modules.order" | "rust-project.json"
+        )
+}
+
+/// Copies the module sources of `from` (recursively, without build products) to `to`.
+fn mirror_sources(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)?.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ty = e.file_type()?;
+        if ty.is_dir() {
+            mirror_sources(&e.path(), &to.join(&name))?;
+        } else if ty.is_file() && !build_product(&name) {
+            copy_if_changed(&e.path(), &to.join(&name))?;
+        }
+    }
+    Ok(())
 }
 
 /// Hook for sources the driver build needs but the repository does not hold: the Lua 5.4
@@ -235,7 +288,12 @@ fn prepare_driver_sources(dir: &Path) -> Result<()> {
     let log = util::target_dir().join("xtask/driver-sources.log");
     let mut c = Command::new("sh");
     c.arg(&script).env("CARGO", util::cargo());
-    util::run_logged(&mut c, &log, "module", "preparing the Lua sources (driver/lua/core)")?;
+    util::run_logged(
+        &mut c,
+        &log,
+        "module",
+        "preparing the Lua sources (driver/lua/core)",
+    )?;
     Ok(())
 }
 

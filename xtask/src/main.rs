@@ -4,6 +4,7 @@
 //! and the workspace's userspace binaries, packs them into an initramfs and
 //! runs them in QEMU, watching the console for kernel splats.
 
+mod bench;
 mod console;
 mod deps;
 mod initramfs;
@@ -57,8 +58,26 @@ enum Cmd {
         #[arg(last = true)]
         cmd: Vec<String>,
     },
-    /// Benchmarks (not implemented yet).
-    Bench,
+    /// Benchmarks (issue 6): one guest boot on the release kernel, deterministic
+    /// instruction-count clock by default; writes target/bench/report.md and SVG plots.
+    Bench {
+        /// A few seconds of each scenario (what `cargo xtask test` runs); output in
+        /// target/bench/quick/.
+        #[arg(long)]
+        quick: bool,
+        /// Real time: KVM if it works here, else plain TCG (labelled as such).
+        #[arg(long)]
+        wallclock: bool,
+        /// vCPUs of the guest (default 1; see xtask/src/bench.rs).
+        #[arg(long)]
+        smp: Option<u32>,
+        /// Repetitions per figure (default 7, quick 3).
+        #[arg(long)]
+        reps: Option<usize>,
+        /// Only these scenarios, e.g. P1,P3.
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Write the `test` initramfs to a file and list nothing else (debugging aid).
     #[command(hide = true)]
     Initramfs { out: PathBuf },
@@ -78,10 +97,19 @@ fn main() {
             cmd,
         } => cmd_vm(&include, flavour, timeout, no_module, kmemleak, &cmd),
         Cmd::Initramfs { out } => initramfs_only(&out),
-        Cmd::Bench => {
-            eprintln!("cargo xtask bench: not implemented yet");
-            Ok(1)
-        }
+        Cmd::Bench {
+            quick,
+            wallclock,
+            smp,
+            reps,
+            only,
+        } => bench::cmd_bench(&bench::BenchOptions {
+            quick,
+            wallclock,
+            smp,
+            reps,
+            only,
+        }),
     };
     match r {
         Ok(code) => std::process::exit(code),

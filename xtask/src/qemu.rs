@@ -17,6 +17,9 @@ use crate::util;
 pub enum Accel {
     Kvm,
     Tcg,
+    /// TCG with `-icount shift=0,sleep=off`: guest time counts executed instructions (1 ns
+    /// each), deterministic; one vCPU runs at a time (`cargo xtask bench`).
+    TcgIcount,
 }
 
 impl Accel {
@@ -24,12 +27,40 @@ impl Accel {
         match self {
             Accel::Kvm => &["-accel", "kvm", "-cpu", "host"],
             Accel::Tcg => &["-accel", "tcg,thread=multi", "-cpu", "max"],
+            Accel::TcgIcount => &[
+                "-accel",
+                "tcg",
+                "-icount",
+                "shift=0,sleep=off",
+                "-cpu",
+                "max",
+            ],
         }
     }
     pub fn name(self) -> &'static str {
         match self {
             Accel::Kvm => "kvm",
             Accel::Tcg => "tcg",
+            Accel::TcgIcount => "tcg-icount",
+        }
+    }
+}
+
+/// The guest machine: vCPUs, memory, and an accelerator forced instead of the automatic
+/// choice (KVM if it works, else TCG).
+#[derive(Debug, Clone)]
+pub struct Hardware {
+    pub smp: u32,
+    pub mem_mb: u32,
+    pub accel: Option<Accel>,
+}
+
+impl Default for Hardware {
+    fn default() -> Self {
+        Hardware {
+            smp: 2,
+            mem_mb: 1024,
+            accel: None,
         }
     }
 }
@@ -216,7 +247,7 @@ fn first_choice(kernel: &Kernel) -> (Accel, bool) {
         return (Accel::Tcg, false);
     }
     match read_verdict(kernel) {
-        Some(Accel::Tcg) => (Accel::Tcg, false),
+        Some(Accel::Tcg | Accel::TcgIcount) => (Accel::Tcg, false),
         Some(Accel::Kvm) => (Accel::Kvm, true),
         None => (Accel::Kvm, true),
     }
@@ -229,10 +260,12 @@ fn cmdline(kunit: bool) -> String {
     )
 }
 
-fn base_cmd(kernel: &Kernel, initrd: &Path, accel: Accel, kunit: bool) -> Command {
+fn base_cmd(kernel: &Kernel, initrd: &Path, accel: Accel, kunit: bool, hw: &Hardware) -> Command {
     let mut c = Command::new("qemu-system-x86_64");
     c.args(accel.args());
-    c.args(["-m", "1024", "-smp", "2", "-nographic", "-no-reboot"]);
+    c.arg("-m").arg(hw.mem_mb.to_string());
+    c.arg("-smp").arg(hw.smp.to_string());
+    c.args(["-nographic", "-no-reboot"]);
     c.arg("-kernel")
         .arg(&kernel.bzimage)
         .arg("-initrd")
@@ -281,8 +314,16 @@ pub fn run_dir(name: &str) -> Result<PathBuf> {
 
 /// Boot a non-interactive guest, falling back from KVM to TCG if KVM fails.
 pub fn boot(kernel: &Kernel, opts: &BootOptions) -> Result<BootResult> {
+    boot_with(kernel, opts, &Hardware::default())
+}
+
+/// [`boot`] on a given machine; a forced accelerator is used as is (no fallback).
+pub fn boot_with(kernel: &Kernel, opts: &BootOptions, hw: &Hardware) -> Result<BootResult> {
+    if let Some(a) = hw.accel {
+        return boot_once(kernel, opts, a, hw);
+    }
     let (accel, may_fallback) = first_choice(kernel);
-    let r = boot_once(kernel, opts, accel)?;
+    let r = boot_once(kernel, opts, accel, hw)?;
     if accel == Accel::Kvm && may_fallback {
         if r.kvm_failed {
             util::stage(
@@ -290,7 +331,7 @@ pub fn boot(kernel: &Kernel, opts: &BootOptions) -> Result<BootResult> {
                 "KVM did not work for this guest (see log); falling back to TCG and remembering that",
             );
             write_verdict(kernel, Accel::Tcg);
-            return boot_once(kernel, opts, Accel::Tcg);
+            return boot_once(kernel, opts, Accel::Tcg, hw);
         }
         write_verdict(kernel, Accel::Kvm);
     }
@@ -309,7 +350,7 @@ pub fn choose_accel_interactive(kernel: &Kernel, initrd_probe: &Path) -> Result<
             total_timeout: Duration::from_secs(120),
             echo: Echo::Quiet,
         };
-        let r = boot_once(kernel, &opts, Accel::Kvm)?;
+        let r = boot_once(kernel, &opts, Accel::Kvm, &Hardware::default())?;
         let a = if r.kvm_failed { Accel::Tcg } else { Accel::Kvm };
         write_verdict(kernel, a);
         return Ok(a);
@@ -319,7 +360,7 @@ pub fn choose_accel_interactive(kernel: &Kernel, initrd_probe: &Path) -> Result<
 
 /// Interactive boot: QEMU inherits the terminal (serial console on stdio).
 pub fn boot_interactive(kernel: &Kernel, initrd: &Path, accel: Accel) -> Result<i32> {
-    let mut c = base_cmd(kernel, initrd, accel, false);
+    let mut c = base_cmd(kernel, initrd, accel, false, &Hardware::default());
     c.args(["-serial", "mon:stdio", "-serial", "null", "-serial", "null"]);
     util::stage(
         "guest",
@@ -380,7 +421,12 @@ enum Msg {
     ConsoleEof,
 }
 
-fn boot_once(kernel: &Kernel, opts: &BootOptions, accel: Accel) -> Result<BootResult> {
+fn boot_once(
+    kernel: &Kernel,
+    opts: &BootOptions,
+    accel: Accel,
+    hw: &Hardware,
+) -> Result<BootResult> {
     let tag = format!("guest {}", opts.name);
     let dir = run_dir(&opts.name)?;
     let console_log = dir.join("console.log");
@@ -389,7 +435,7 @@ fn boot_once(kernel: &Kernel, opts: &BootOptions, accel: Accel) -> Result<BootRe
     for p in [&out_path, &err_path] {
         std::fs::write(p, b"")?;
     }
-    let mut c = base_cmd(kernel, &opts.initrd, accel, opts.kunit);
+    let mut c = base_cmd(kernel, &opts.initrd, accel, opts.kunit, hw);
     c.args(["-monitor", "none", "-serial", "stdio"]);
     c.arg("-serial").arg(format!("file:{}", out_path.display()));
     c.arg("-serial").arg(format!("file:{}", err_path.display()));
@@ -486,7 +532,7 @@ fn boot_once(kernel: &Kernel, opts: &BootOptions, accel: Accel) -> Result<BootRe
     let mut next_progress = Duration::from_secs(30);
     let marker_deadline = match accel {
         Accel::Kvm => Duration::from_secs(60),
-        Accel::Tcg => opts.total_timeout,
+        Accel::Tcg | Accel::TcgIcount => opts.total_timeout,
     };
     let mut console_eof = false;
     loop {

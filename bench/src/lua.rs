@@ -1,0 +1,46 @@
+//! P6: the Lua binding's overhead. A loop of `c:complete()` + `c:trywait()` in Lua 5.4 and
+//! LuaJIT (`require "kcompletion"`) against the same loop in Rust on raw ioctls.
+
+use crate::pingpong::per_iteration;
+use crate::sys::*;
+use crate::{emit, progress, skip, Config};
+
+const P6_LUA: &str = include_str!("../lua/p6.lua");
+
+pub fn p6(cfg: &Config) {
+    let dev = open_dev().expect("open /dev/kcompletion");
+    let script = "/tmp/kcb-p6.lua";
+    std::fs::write(script, P6_LUA).expect("write /tmp/kcb-p6.lua");
+    let n = cfg.pick(100_000u64, 5_000);
+    let fd = kc_fresh(dev, "kcb.p6.rust");
+    let mut failed = [false; 2];
+    for rep in 0..cfg.reps {
+        // Rust, raw ioctls: the same two calls per iteration.
+        for _ in 0..n / 10 {
+            kc_complete(fd);
+            kc_try_wait(fd);
+        }
+        let t0 = now_ns();
+        for _ in 0..n {
+            kc_complete(fd);
+            assert!(kc_try_wait(fd));
+        }
+        let v = (now_ns() - t0) as f64 / n as f64;
+        emit("P6", "complete+trywait", "rust-ioctl", 0, rep, v, "ns");
+        for (i, interp) in ["lua5.4", "luajit"].into_iter().enumerate() {
+            if failed[i] {
+                continue;
+            }
+            match per_iteration(interp, script, n) {
+                Ok(v) => emit("P6", "complete+trywait", interp, 0, rep, v, "ns"),
+                Err(e) => {
+                    skip("P6", &format!("{interp}: {e}"));
+                    failed[i] = true;
+                }
+            }
+        }
+        progress(&format!("P6 rep {} of {}", rep + 1, cfg.reps));
+    }
+    close(fd);
+    close(dev);
+}

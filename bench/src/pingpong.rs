@@ -1,0 +1,338 @@
+//! P1: round trips between two threads and between two processes through two kcompletions,
+//! against eventfd (`EFD_SEMAPHORE`), futex and pipe. P2: a userspace Lua process against an
+//! in-kernel Lua script through two named completions, against P1.
+
+use crate::sys::*;
+use crate::{emit, progress, skip, Config};
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// One direction of a ping-pong: `signal` wakes the other side's `wait`.
+pub trait Chan: Sync {
+    fn signal(&self);
+    fn wait(&self);
+}
+
+struct Kc(RawFd);
+impl Chan for Kc {
+    #[inline]
+    fn signal(&self) {
+        kc_complete(self.0)
+    }
+    #[inline]
+    fn wait(&self) {
+        kc_wait(self.0)
+    }
+}
+
+struct Efd(RawFd);
+impl Chan for Efd {
+    #[inline]
+    fn signal(&self) {
+        write_u64(self.0, 1)
+    }
+    #[inline]
+    fn wait(&self) {
+        read_u64(self.0);
+    }
+}
+
+/// The classic futex ping-pong: a word set to 1 and FUTEX_WAKE; the waiter takes the 1 or
+/// sleeps in FUTEX_WAIT while the word is 0.
+struct Futex {
+    word: &'static AtomicU32,
+    private: bool,
+}
+impl Chan for Futex {
+    #[inline]
+    fn signal(&self) {
+        self.word.store(1, Ordering::Release);
+        futex_wake(self.word, 1, self.private);
+    }
+    #[inline]
+    fn wait(&self) {
+        while self.word.swap(0, Ordering::Acquire) == 0 {
+            futex_wait(self.word, 0, self.private);
+        }
+    }
+}
+
+struct Pipe(RawFd, RawFd);
+impl Chan for Pipe {
+    #[inline]
+    fn signal(&self) {
+        write_byte(self.1)
+    }
+    #[inline]
+    fn wait(&self) {
+        read_byte(self.0)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Threads,
+    Processes,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Threads => "threads",
+            Mode::Processes => "processes",
+        }
+    }
+}
+
+pub const MECHS: &[&str] = &["kcompletion", "eventfd", "futex", "pipe"];
+
+/// The two channels of a mechanism, and what to close afterwards.
+fn make(dev: RawFd, mech: &str, mode: Mode) -> (Box<dyn Chan>, Box<dyn Chan>, Vec<RawFd>) {
+    match mech {
+        "kcompletion" => {
+            let a = kc_fresh(dev, "kcb.p1.ping");
+            let b = kc_fresh(dev, "kcb.p1.pong");
+            (Box::new(Kc(a)), Box::new(Kc(b)), vec![a, b])
+        }
+        "eventfd" => {
+            let a = eventfd(true);
+            let b = eventfd(true);
+            (Box::new(Efd(a)), Box::new(Efd(b)), vec![a, b])
+        }
+        "futex" => {
+            let page = shared_page();
+            let private = mode == Mode::Threads;
+            (
+                Box::new(Futex {
+                    word: &page[0],
+                    private,
+                }),
+                Box::new(Futex {
+                    word: &page[16],
+                    private,
+                }),
+                vec![],
+            )
+        }
+        "pipe" => {
+            let (r1, w1) = pipe();
+            let (r2, w2) = pipe();
+            (
+                Box::new(Pipe(r1, w1)),
+                Box::new(Pipe(r2, w2)),
+                vec![r1, w1, r2, w2],
+            )
+        }
+        _ => unreachable!(),
+    }
+}
+
+/// Mean round-trip time in ns: this side signals `ping` and waits for `pong`, the peer (a
+/// thread or a forked process) waits for `ping` and signals `pong`.
+pub fn round_trips(
+    ping: &dyn Chan,
+    pong: &dyn Chan,
+    mode: Mode,
+    warm: usize,
+    rounds: usize,
+) -> f64 {
+    let total = warm + rounds;
+    let peer = || {
+        for _ in 0..total {
+            ping.wait();
+            pong.signal();
+        }
+    };
+    let measure = || {
+        for _ in 0..warm {
+            ping.signal();
+            pong.wait();
+        }
+        let t0 = now_ns();
+        for _ in 0..rounds {
+            ping.signal();
+            pong.wait();
+        }
+        (now_ns() - t0) as f64 / rounds as f64
+    };
+    match mode {
+        Mode::Threads => std::thread::scope(|s| {
+            s.spawn(peer);
+            measure()
+        }),
+        Mode::Processes => {
+            // SAFETY: The program is single-threaded here; the child only runs the peer loop
+            // on inherited descriptors and shared memory, then `_exit`s.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork: errno {}", errno());
+            if pid == 0 {
+                peer();
+                // SAFETY: Ends the child without running the parent's exit handlers.
+                unsafe { libc::_exit(0) };
+            }
+            let v = measure();
+            let mut st = 0;
+            // SAFETY: Reaps our child.
+            unsafe { libc::waitpid(pid, &mut st, 0) };
+            assert!(
+                libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0,
+                "peer failed: {st}"
+            );
+            v
+        }
+    }
+}
+
+pub fn p1(cfg: &Config) {
+    let dev = open_dev().expect("open /dev/kcompletion");
+    let rounds = cfg.pick(20_000, 2_000);
+    let warm = rounds / 10;
+    for rep in 0..cfg.reps {
+        for mode in [Mode::Threads, Mode::Processes] {
+            for &mech in MECHS {
+                let (ping, pong, fds) = make(dev, mech, mode);
+                let v = round_trips(&*ping, &*pong, mode, warm, rounds);
+                emit("P1", mode.name(), mech, 0, rep, v, "ns");
+                fds.into_iter().for_each(close);
+            }
+        }
+        progress(&format!("P1 rep {} of {}", rep + 1, cfg.reps));
+    }
+    close(dev);
+}
+
+// ------------------------------------------------------------------ P2
+
+const P2_SCRIPT: &str = "kcb-p2";
+const P2_KERNEL: &str = include_str!("../lua/p2_kernel.lua");
+const P2_USER: &str = include_str!("../lua/p2_user.lua");
+
+/// Waits (a few seconds at most) for a script to leave the running state, then reaps it.
+fn stop_script(dev: RawFd) {
+    let _ = kc_stop(dev, P2_SCRIPT);
+    for _ in 0..500 {
+        match kc_script_state(dev, P2_SCRIPT) {
+            Some((KC_SCRIPT_RUNNING, _)) => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            Some(_) => {
+                let _ = kc_stop(dev, P2_SCRIPT);
+                return;
+            }
+            None => return,
+        }
+    }
+}
+
+use kcompletion_abi::KC_SCRIPT_RUNNING;
+
+/// Wall time of `prog args...` from spawn to exit, in ns; None if it failed.
+pub fn time_process(prog: &str, args: &[String]) -> Result<u64, String> {
+    let t0 = now_ns();
+    let out = std::process::Command::new(prog)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("{prog}: {e}"))?;
+    let t = now_ns() - t0;
+    if !out.status.success() {
+        return Err(format!(
+            "{prog} {}: {} {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(t)
+}
+
+/// Cost per iteration of a program that runs `n` iterations, from two runs (`n` and `2n`):
+/// the start-up (exec, interpreter, `require`) cancels out.
+pub fn per_iteration(prog: &str, script: &str, n: u64) -> Result<f64, String> {
+    let a = time_process(prog, &[script.to_string(), n.to_string()])?;
+    let b = time_process(prog, &[script.to_string(), (2 * n).to_string()])?;
+    Ok((b as f64 - a as f64) / n as f64)
+}
+
+pub fn p2(cfg: &Config) {
+    let dev = open_dev().expect("open /dev/kcompletion");
+    // The kernel script and the userspace side meet on two named completions.
+    let names = ["kcb.p2.ping", "kcb.p2.pong"];
+    for n in names {
+        let _ = kc_unlink(dev, n.as_bytes());
+    }
+    let ping = kc_create(dev, names[0].as_bytes()).expect("create kcb.p2.ping");
+    let pong = kc_create(dev, names[1].as_bytes()).expect("create kcb.p2.pong");
+    stop_script(dev);
+    if let Err((e, text)) = kc_run(dev, P2_SCRIPT, P2_KERNEL) {
+        let why = if e == libc::ENOTTY {
+            "kernel Lua not available (RUN ioctl: ENOTTY)".to_string()
+        } else {
+            format!("RUN failed: errno {e} {text}")
+        };
+        skip("P2", &why);
+        for n in names {
+            let _ = kc_unlink(dev, n.as_bytes());
+        }
+        close(ping);
+        close(pong);
+        close(dev);
+        return;
+    }
+    let user = "/tmp/kcb-p2-user.lua";
+    std::fs::write(user, P2_USER).expect("write /tmp/kcb-p2-user.lua");
+    let rounds = cfg.pick(10_000u64, 1_000);
+    let (pa, pb) = (Kc(ping), Kc(pong));
+    'reps: for rep in 0..cfg.reps {
+        // Baseline (P1, processes, kcompletion) in the same repetition.
+        {
+            let (a, b, fds) = make(dev, "kcompletion", Mode::Processes);
+            let v = round_trips(
+                &*a,
+                &*b,
+                Mode::Processes,
+                rounds as usize / 10,
+                rounds as usize,
+            );
+            emit("P2", "roundtrip", "rust-rust", 0, rep, v, "ns");
+            fds.into_iter().for_each(close);
+        }
+        // A Rust process against the kernel script: the kernel side alone.
+        {
+            let warm = 100;
+            for _ in 0..warm {
+                pa.signal();
+                pb.wait();
+            }
+            let t0 = now_ns();
+            for _ in 0..rounds {
+                pa.signal();
+                pb.wait();
+            }
+            let v = (now_ns() - t0) as f64 / rounds as f64;
+            emit("P2", "roundtrip", "rust-klua", 0, rep, v, "ns");
+        }
+        // The scenario: a Lua 5.4 process against the kernel script.
+        match per_iteration("lua5.4", user, rounds) {
+            Ok(v) => emit("P2", "roundtrip", "lua-klua", 0, rep, v, "ns"),
+            Err(e) => {
+                skip("P2", &format!("lua5.4 side failed: {e}"));
+                break 'reps;
+            }
+        }
+        if let Some((st, err)) = kc_script_state(dev, P2_SCRIPT) {
+            if st != KC_SCRIPT_RUNNING {
+                skip("P2", &format!("the kernel script ended: {err}"));
+                break;
+            }
+        }
+        progress(&format!("P2 rep {} of {}", rep + 1, cfg.reps));
+    }
+    stop_script(dev);
+    for n in names {
+        let _ = kc_unlink(dev, n.as_bytes());
+    }
+    close(ping);
+    close(pong);
+    close(dev);
+}

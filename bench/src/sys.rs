@@ -1,0 +1,373 @@
+//! Raw system calls the benchmarks use: kcompletion ioctls, futex, eventfd, pipes, epoll.
+//! No library in between, so every figure is the cost of the mechanism itself.
+
+use kcompletion_abi::*;
+use std::os::fd::RawFd;
+use std::sync::atomic::AtomicU32;
+
+pub fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds (under `-icount` it counts guest instructions).
+#[inline]
+pub fn now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is valid for writing.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+pub fn gettid() -> i32 {
+    // SAFETY: No arguments.
+    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+}
+
+pub fn close(fd: RawFd) {
+    // SAFETY: Closing a descriptor we own.
+    unsafe { libc::close(fd) };
+}
+
+/// Retries a call returning a negative value with `EINTR`; panics on any other error.
+fn check(what: &str, r: i64) -> i64 {
+    if r < 0 {
+        panic!("{what}: errno {}", errno());
+    }
+    r
+}
+
+// ------------------------------------------------------------------ kcompletion
+
+pub const DEV: &str = "/dev/kcompletion";
+
+pub fn open_dev() -> Result<RawFd, i32> {
+    let path = std::ffi::CString::new(DEV).unwrap();
+    // SAFETY: Plain open(2) of a NUL-terminated path.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    if fd < 0 {
+        Err(errno())
+    } else {
+        Ok(fd)
+    }
+}
+
+pub fn kname(name: &[u8]) -> KcName {
+    KcName {
+        ptr: name.as_ptr() as u64,
+        len: name.len() as u32,
+        reserved: 0,
+    }
+}
+
+#[inline]
+fn ioctl(fd: RawFd, cmd: u32, arg: usize) -> Result<i32, i32> {
+    // SAFETY: `arg` points at the struct `cmd` expects (or is unused).
+    let r = unsafe { libc::ioctl(fd, cmd as _, arg) };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(r)
+    }
+}
+
+/// CREATE (opening an existing one too); returns the object fd.
+#[inline]
+pub fn kc_create(dev: RawFd, name: &[u8]) -> Result<RawFd, i32> {
+    let mut req = KcCreate {
+        name: kname(name),
+        mode: 0o600,
+        flags: 0,
+    };
+    ioctl(dev, KC_IOC_CREATE, &mut req as *mut _ as usize)
+}
+
+#[inline]
+pub fn kc_open(dev: RawFd, name: &[u8]) -> Result<RawFd, i32> {
+    let mut req = KcOpen {
+        name: kname(name),
+        access: KC_ACCESS_READ | KC_ACCESS_WRITE,
+        reserved: 0,
+    };
+    ioctl(dev, KC_IOC_OPEN, &mut req as *mut _ as usize)
+}
+
+#[inline]
+pub fn kc_unlink(dev: RawFd, name: &[u8]) -> Result<(), i32> {
+    let mut req = kname(name);
+    ioctl(dev, KC_IOC_UNLINK, &mut req as *mut _ as usize).map(|_| ())
+}
+
+/// A fresh named object (any old one of that name is unlinked first); the name is unlinked
+/// at once, the returned fd keeps the object alive.
+pub fn kc_fresh(dev: RawFd, name: &str) -> RawFd {
+    let _ = kc_unlink(dev, name.as_bytes());
+    let fd = kc_create(dev, name.as_bytes()).unwrap_or_else(|e| panic!("create {name}: errno {e}"));
+    let _ = kc_unlink(dev, name.as_bytes());
+    fd
+}
+
+#[inline]
+pub fn kc_complete(fd: RawFd) {
+    ioctl(fd, KC_IOC_COMPLETE, 0).expect("KC_IOC_COMPLETE");
+}
+
+#[inline]
+pub fn kc_complete_all(fd: RawFd) {
+    ioctl(fd, KC_IOC_COMPLETE_ALL, 0).expect("KC_IOC_COMPLETE_ALL");
+}
+
+#[inline]
+pub fn kc_try_wait(fd: RawFd) -> bool {
+    match ioctl(fd, KC_IOC_TRY_WAIT, 0) {
+        Ok(_) => true,
+        Err(libc::EAGAIN) => false,
+        Err(e) => panic!("KC_IOC_TRY_WAIT: errno {e}"),
+    }
+}
+
+/// WAIT with no deadline (retried on `EINTR`).
+#[inline]
+pub fn kc_wait(fd: RawFd) {
+    let mut req = KcWait {
+        deadline_ns: KC_DEADLINE_NEVER,
+        flags: 0,
+        reserved: 0,
+    };
+    loop {
+        match ioctl(fd, KC_IOC_WAIT, &mut req as *mut _ as usize) {
+            Ok(_) => return,
+            Err(libc::EINTR) => continue,
+            Err(e) => panic!("KC_IOC_WAIT: errno {e}"),
+        }
+    }
+}
+
+pub fn kc_waiters(fd: RawFd) -> u32 {
+    let mut info = KcInfo::default();
+    ioctl(fd, KC_IOC_INFO, &mut info as *mut _ as usize).expect("KC_IOC_INFO");
+    info.waiters
+}
+
+/// RUN a kernel Lua script; Err(errno, compile error text).
+pub fn kc_run(dev: RawFd, name: &str, source: &str) -> Result<(), (i32, String)> {
+    let mut text = vec![0u8; 512];
+    let mut req = KcRun {
+        name: kname(name.as_bytes()),
+        source: source.as_ptr() as u64,
+        source_len: source.len() as u32,
+        error_size: text.len() as u32,
+        error: text.as_mut_ptr() as u64,
+        error_len: 0,
+        reserved: 0,
+    };
+    ioctl(dev, KC_IOC_RUN, &mut req as *mut _ as usize)
+        .map(|_| ())
+        .map_err(|e| {
+            let n = text.iter().position(|&b| b == 0).unwrap_or(0);
+            (e, String::from_utf8_lossy(&text[..n]).into_owned())
+        })
+}
+
+pub fn kc_stop(dev: RawFd, name: &str) -> Result<(), i32> {
+    let mut req = kname(name.as_bytes());
+    ioctl(dev, KC_IOC_STOP, &mut req as *mut _ as usize).map(|_| ())
+}
+
+/// State and error text of a script, if listed.
+pub fn kc_script_state(dev: RawFd, name: &str) -> Option<(u32, String)> {
+    let mut entries = vec![KcScriptInfo::default(); KC_SCRIPTS_MAX as usize];
+    let mut req = KcScripts {
+        entries: entries.as_mut_ptr() as u64,
+        capacity: entries.len() as u32,
+        count: 0,
+    };
+    ioctl(dev, KC_IOC_SCRIPTS, &mut req as *mut _ as usize).ok()?;
+    let n = (req.count as usize).min(entries.len());
+    entries[..n].iter().find_map(|s| {
+        (&s.name[..s.name_len as usize] == name.as_bytes()).then(|| {
+            let e = &s.error[..(s.error_len as usize).min(s.error.len())];
+            (s.state, String::from_utf8_lossy(e).into_owned())
+        })
+    })
+}
+
+// ------------------------------------------------------------------ futex
+
+#[inline]
+pub fn futex_wait(word: &AtomicU32, expected: u32, private: bool) {
+    let op = libc::FUTEX_WAIT | if private { libc::FUTEX_PRIVATE_FLAG } else { 0 };
+    // SAFETY: `word` is a valid, aligned u32 for the duration of the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            op,
+            expected,
+            std::ptr::null::<libc::timespec>(),
+        )
+    };
+}
+
+#[inline]
+pub fn futex_wake(word: &AtomicU32, n: i32, private: bool) {
+    let op = libc::FUTEX_WAKE | if private { libc::FUTEX_PRIVATE_FLAG } else { 0 };
+    // SAFETY: `word` is a valid, aligned u32.
+    unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), op, n) };
+}
+
+// ------------------------------------------------------------------ eventfd, pipe, epoll
+
+pub fn eventfd(semaphore: bool) -> RawFd {
+    let flags = libc::EFD_CLOEXEC | if semaphore { libc::EFD_SEMAPHORE } else { 0 };
+    // SAFETY: Plain syscall.
+    check("eventfd", unsafe { libc::eventfd(0, flags) } as i64) as RawFd
+}
+
+#[inline]
+pub fn write_u64(fd: RawFd, v: u64) {
+    loop {
+        // SAFETY: Writes 8 bytes from a valid u64.
+        let r = unsafe { libc::write(fd, &v as *const u64 as *const _, 8) };
+        if r == 8 {
+            return;
+        }
+        if r < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        panic!("write(eventfd): {r} errno {}", errno());
+    }
+}
+
+#[inline]
+pub fn read_u64(fd: RawFd) -> u64 {
+    let mut v = 0u64;
+    loop {
+        // SAFETY: Reads 8 bytes into a valid u64.
+        let r = unsafe { libc::read(fd, &mut v as *mut u64 as *mut _, 8) };
+        if r == 8 {
+            return v;
+        }
+        if r < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        panic!("read(eventfd): {r} errno {}", errno());
+    }
+}
+
+pub fn pipe() -> (RawFd, RawFd) {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for two descriptors.
+    check(
+        "pipe2",
+        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } as i64,
+    );
+    (fds[0], fds[1])
+}
+
+#[inline]
+pub fn write_byte(fd: RawFd) {
+    let b = 1u8;
+    loop {
+        // SAFETY: Writes one byte from a valid location.
+        let r = unsafe { libc::write(fd, &b as *const u8 as *const _, 1) };
+        if r == 1 {
+            return;
+        }
+        if r < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        panic!("write(pipe): {r} errno {}", errno());
+    }
+}
+
+#[inline]
+pub fn read_byte(fd: RawFd) {
+    let mut b = 0u8;
+    loop {
+        // SAFETY: Reads one byte into a valid location.
+        let r = unsafe { libc::read(fd, &mut b as *mut u8 as *mut _, 1) };
+        if r == 1 {
+            return;
+        }
+        if r < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        panic!("read(pipe): {r} errno {}", errno());
+    }
+}
+
+pub fn epoll_for(fd: RawFd) -> RawFd {
+    // SAFETY: Plain syscalls on descriptors we own.
+    unsafe {
+        let ep = check(
+            "epoll_create1",
+            libc::epoll_create1(libc::EPOLL_CLOEXEC) as i64,
+        ) as RawFd;
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: 0,
+        };
+        check(
+            "epoll_ctl",
+            libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) as i64,
+        );
+        ep
+    }
+}
+
+pub fn epoll_wait1(ep: RawFd) {
+    let mut ev = libc::epoll_event { events: 0, u64: 0 };
+    loop {
+        // SAFETY: `ev` has room for one event.
+        let r = unsafe { libc::epoll_wait(ep, &mut ev, 1, -1) };
+        if r == 1 {
+            return;
+        }
+        if r < 0 && errno() == libc::EINTR {
+            continue;
+        }
+        panic!("epoll_wait: {r} errno {}", errno());
+    }
+}
+
+/// A page of memory shared with forked children (futex words live here).
+pub fn shared_page() -> &'static [AtomicU32; 1024] {
+    // SAFETY: A fresh anonymous shared mapping, zero-filled, never unmapped (leaked on
+    // purpose: the benchmark makes a handful).
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        assert!(p != libc::MAP_FAILED, "mmap: errno {}", errno());
+        &*(p as *const [AtomicU32; 1024])
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit.
+pub fn raise_nofile() {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `r` is valid for reading and writing.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut r);
+        r.rlim_cur = r.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+    }
+}
+
+/// Scheduler state letter of a thread of this process (`R`, `S`, `D`...).
+pub fn thread_state(tid: i32) -> Option<char> {
+    let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 1..];
+    rest.trim_start().chars().next()
+}
