@@ -9,6 +9,11 @@
 //! print(c, c:name(), c:fd(), c:info().done)
 //! c:close()
 //! assert(kc.unlink("job1"))
+//!
+//! -- kernel Lua scripts (run and stop need root)
+//! assert(kc.run("hello", "print('hi from a kernel thread')"))
+//! for _, s in ipairs(kc.scripts()) do print(s.name, s.state, s.memory, s.error) end
+//! kc.stop("hello")
 //! ```
 //!
 //! Operations that can fail for reasons outside the program (no such name, permission,
@@ -54,6 +59,8 @@ fn message(e: &Error) -> String {
         }
         ErrorKind::AbiMismatch => e.cause(),
         ErrorKind::BadAccess => "bad access".into(),
+        // The Lua compiler's own message: "name:line: ...".
+        ErrorKind::CompileError => e.detail().map(str::to_owned).unwrap_or_else(|| e.cause()),
         _ => e.cause(),
     }
 }
@@ -206,6 +213,22 @@ fn access_arg(v: &Value) -> LuaResult<Access> {
             "open",
             format!("string expected, got {}", lua_type(other)),
         )),
+    }
+}
+
+fn script_table(lua: &Lua, s: &kcompletion::ScriptInfo) -> LuaResult<LuaTable> {
+    let t = lua.create_table()?;
+    t.set("name", s.name.as_str())?;
+    t.set("state", s.state.as_str())?;
+    t.set("memory", s.memory)?;
+    t.set("error", s.error.as_deref())?;
+    Ok(t)
+}
+
+fn source_arg(v: &Value, n: usize, func: &str) -> LuaResult<String> {
+    match v {
+        Value::String(s) => Ok(s.to_str()?.to_owned()),
+        other => Err(bad_arg(n, func, format!("string expected, got {}", lua_type(other)))),
     }
 }
 
@@ -372,6 +395,34 @@ fn luaopen(lua: &Lua) -> LuaResult<LuaTable> {
                 let t = lua.create_table()?;
                 for (i, info) in infos.iter().enumerate() {
                     t.set(i + 1, info_table(lua, info)?)?;
+                }
+                t.into_lua_multi(lua)
+            }
+            Err(e) => fail(lua, &e),
+        })?,
+    )?;
+    kc.set(
+        "run",
+        lua.create_function(|lua, (name, source): (Value, Value)| {
+            let name = name_arg(&name, 1, "run")?;
+            let source = source_arg(&source, 2, "run")?;
+            ret(lua, kcompletion::run(&name, &source).map(|()| true))
+        })?,
+    )?;
+    kc.set(
+        "stop",
+        lua.create_function(|lua, name: Value| {
+            let name = name_arg(&name, 1, "stop")?;
+            ret(lua, kcompletion::stop(&name).map(|()| true))
+        })?,
+    )?;
+    kc.set(
+        "scripts",
+        lua.create_function(|lua, ()| match kcompletion::scripts() {
+            Ok(list) => {
+                let t = lua.create_table()?;
+                for (i, s) in list.iter().enumerate() {
+                    t.set(i + 1, script_table(lua, s)?)?;
                 }
                 t.into_lua_multi(lua)
             }
