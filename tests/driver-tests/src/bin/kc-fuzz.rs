@@ -1,0 +1,539 @@
+//! A seedable, reproducible fuzzer for /dev/kcompletion and object fds.
+//!
+//! `kc-fuzz [--calls N] [--seed S] [--threads T]` (defaults: 200000 calls, a seed from the
+//! clock, 4 threads). Every thread draws from its own xorshift stream (derived from the seed
+//! and its index), mixing: random ioctl numbers (known, known with a wrong size or direction,
+//! unknown) on the control fd and on object fds, with argument pointers that are valid,
+//! NULL, unaligned, unmapped, kernel addresses, or a page another thread maps and unmaps
+//! while the call runs; names of every byte value and length 0-300; reserved fields set;
+//! closed and never-opened fd numbers; and sequences of valid calls (create, open, unlink,
+//! complete, complete-all, reinit, try-wait, wait with short deadlines, info, list, poll,
+//! close, dup) plus RUN/STOP of small kernel Lua scripts. Every result must be success or
+//! an errno from the documented set; anything else is a finding, printed with the seed,
+//! thread and call index so `--seed` replays it. Kernel-side findings (splats, leaks) are
+//! caught by the guest runner. KTAP output.
+
+use kcompletion_abi::*;
+use kcompletion_driver_tests::sys::*;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// Addresses that must never be dereferenced successfully.
+struct BadAddrs {
+    hole: usize,
+    flapping: usize,
+}
+
+const NAMES: [&str; 8] = [
+    "fz.a", "fz.b", "fz.c", "fz.d", "fz.e", "fz.f", "fz.g", "fz.h",
+];
+
+const KNOWN: [u32; 15] = [
+    KC_IOC_VERSION,
+    KC_IOC_CREATE,
+    KC_IOC_OPEN,
+    KC_IOC_UNLINK,
+    KC_IOC_LIST,
+    KC_IOC_COMPLETE,
+    KC_IOC_COMPLETE_ALL,
+    KC_IOC_WAIT,
+    KC_IOC_TRY_WAIT,
+    KC_IOC_DONE,
+    KC_IOC_REINIT,
+    KC_IOC_INFO,
+    KC_IOC_RUN,
+    KC_IOC_STOP,
+    KC_IOC_SCRIPTS,
+];
+
+const SCRIPTS: [&str; 6] = [
+    "return 1",
+    "local c = completion.new() c:complete() assert(c:wait(10))",
+    "while true do end",
+    "x = = 1",
+    "error('boom')",
+    "local t = {} for i = 1, 100000 do t[i] = string.rep('x', 100) end",
+];
+
+/// Errnos the driver documents; anything else is a finding.
+fn allowed(e: i32) -> bool {
+    matches!(
+        e,
+        libc::EINVAL
+            | libc::EFAULT
+            | libc::ENOTTY
+            | libc::EBADF
+            | libc::ENOENT
+            | libc::EEXIST
+            | libc::EACCES
+            | libc::ENAMETOOLONG
+            | libc::ENOSPC
+            | libc::EDQUOT
+            | libc::EAGAIN
+            | libc::ETIMEDOUT
+            | libc::EINTR
+            | libc::ENOMEM
+            | libc::EMFILE
+            | libc::EPERM
+            | libc::EBUSY
+            | libc::E2BIG
+            | libc::ENOEXEC
+    )
+}
+
+struct Worker {
+    rng: Rng,
+    dev: OwnedFd,
+    fds: Vec<OwnedFd>,
+    buf: Vec<u8>,
+    bad: Arc<BadAddrs>,
+    findings: Arc<Mutex<Vec<String>>>,
+    index: usize,
+    call: u64,
+    seed: u64,
+}
+
+impl Worker {
+    fn finding(&self, what: String) {
+        let msg = format!(
+            "seed {} thread {} call {}: {what}",
+            self.seed, self.index, self.call
+        );
+        let mut f = self.findings.lock().unwrap();
+        if f.len() < 20 {
+            f.push(msg);
+        }
+    }
+
+    fn check(&self, what: &str, r: Res<i32>) -> Res<i32> {
+        if let Err(e) = r {
+            if !allowed(e) {
+                self.finding(format!("{what}: unexpected {}", errname(e)));
+            }
+        }
+        r
+    }
+
+    fn pick_fd(&mut self) -> i32 {
+        match self.rng.below(10) {
+            0..=5 if !self.fds.is_empty() => {
+                let i = self.rng.below(self.fds.len() as u64) as usize;
+                self.fds[i].as_raw_fd()
+            }
+            6 | 7 => self.dev.as_raw_fd(),
+            8 => 4000 + self.rng.below(50) as i32, // never opened
+            _ => -1,
+        }
+    }
+
+    fn pick_arg(&mut self) -> usize {
+        let base = self.buf.as_mut_ptr() as usize;
+        match self.rng.below(10) {
+            0..=3 => {
+                for b in self.buf.iter_mut() {
+                    *b = 0;
+                }
+                let n = self.rng.below(512) as usize;
+                for i in 0..n {
+                    self.buf[i] = self.rng.next() as u8;
+                }
+                base
+            }
+            4 => 0,
+            5 => base + 1 + self.rng.below(7) as usize,
+            6 => self.bad.hole,
+            7 => 0xffff_8880_0000_0000 + (self.rng.below(1 << 20) as usize) * 8,
+            8 => self.bad.flapping,
+            _ => self.rng.below(4096) as usize,
+        }
+    }
+
+    fn name(&mut self) -> Vec<u8> {
+        if self.rng.chance(65) {
+            return NAMES[self.rng.below(NAMES.len() as u64) as usize]
+                .as_bytes()
+                .to_vec();
+        }
+        let len = match self.rng.below(4) {
+            0 => self.rng.below(4),
+            1 => 60 + self.rng.below(8),
+            2 => self.rng.below(301),
+            _ => 1 + self.rng.below(63),
+        } as usize;
+        (0..len).map(|_| self.rng.next() as u8).collect()
+    }
+
+    fn keep(&mut self, r: Res<i32>) {
+        if let Ok(fd) = r {
+            // SAFETY: CREATE/OPEN returned a fresh fd that we now own.
+            let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+            if self.fds.len() < 32 {
+                self.fds.push(fd);
+            }
+        }
+    }
+
+    fn random_ioctl(&mut self) {
+        let fd = self.pick_fd();
+        let cmd = match self.rng.below(5) {
+            0 | 1 => KNOWN[self.rng.below(KNOWN.len() as u64) as usize],
+            2 => {
+                KNOWN[self.rng.below(KNOWN.len() as u64) as usize]
+                    ^ (1 << (16 + self.rng.below(14)))
+            }
+            3 => {
+                (KC_IOC_MAGIC << 8)
+                    | (self.rng.below(256) as u32)
+                    | ((self.rng.next() as u32) & 0xffff_0000)
+            }
+            _ => self.rng.next() as u32,
+        };
+        let arg = self.pick_arg();
+        if arg == self.buf.as_ptr() as usize {
+            // Never block: a WAIT through the buffer gets a deadline at most 1 ms away.
+            let deadline = now_ns(libc::CLOCK_MONOTONIC) + self.rng.below(1_000_000);
+            self.buf[..8].copy_from_slice(&deadline.to_ne_bytes());
+            self.buf[8..16].fill(0);
+        }
+        let r = ioctl_raw(fd, cmd, arg);
+        let r = self.check(&format!("ioctl fd {fd} cmd {cmd:#x} arg {arg:#x}"), r);
+        if matches!(cmd, KC_IOC_CREATE | KC_IOC_OPEN) && fd == self.dev.as_raw_fd() {
+            self.keep(r);
+        } else if let Ok(v) = r {
+            if cmd == KC_IOC_CREATE || cmd == KC_IOC_OPEN {
+                self.finding(format!("cmd {cmd:#x} on fd {fd} returned {v}"));
+            }
+        }
+    }
+
+    fn structured(&mut self) {
+        let name = self.name();
+        let mut kn = kname(&name);
+        if self.rng.chance(5) {
+            kn.reserved = self.rng.next() as u32;
+        }
+        match self.rng.below(14) {
+            0 | 1 => {
+                let mut c = KcCreate {
+                    name: kn,
+                    mode: if self.rng.chance(90) {
+                        0o600 | (self.rng.below(0o200) as u32)
+                    } else {
+                        self.rng.next() as u32
+                    },
+                    flags: if self.rng.chance(90) {
+                        self.rng.below(2) as u32
+                    } else {
+                        self.rng.next() as u32
+                    },
+                };
+                let r = self.check("create", ioctl(&self.dev, KC_IOC_CREATE, &mut c));
+                self.keep(r);
+            }
+            2 => {
+                let mut o = KcOpen {
+                    name: kn,
+                    access: if self.rng.chance(90) {
+                        1 + self.rng.below(3) as u32
+                    } else {
+                        self.rng.next() as u32
+                    },
+                    reserved: if self.rng.chance(95) { 0 } else { 1 },
+                };
+                let r = self.check("open", ioctl(&self.dev, KC_IOC_OPEN, &mut o));
+                self.keep(r);
+            }
+            3 => {
+                let _ = self.check("unlink", ioctl(&self.dev, KC_IOC_UNLINK, &mut kn));
+            }
+            4 => {
+                let cap = self.rng.below(300) as u32;
+                let mut entries = vec![KcInfo::default(); cap.max(1) as usize];
+                let mut l = KcList {
+                    entries: entries.as_mut_ptr() as u64,
+                    capacity: cap,
+                    count: 0,
+                    cursor: self.rng.next() as u32 % 64,
+                    reserved: if self.rng.chance(95) { 0 } else { 1 },
+                };
+                if let Ok(n) = self.check("list", ioctl(&self.dev, KC_IOC_LIST, &mut l)) {
+                    if n as u32 > cap || l.count != n as u32 {
+                        self.finding(format!("list returned {n} for capacity {cap}"));
+                    }
+                }
+            }
+            5..=10 if !self.fds.is_empty() => {
+                let i = self.rng.below(self.fds.len() as u64) as usize;
+                let fd = self.fds[i].as_raw_fd();
+                let cmd = [
+                    KC_IOC_COMPLETE,
+                    KC_IOC_COMPLETE_ALL,
+                    KC_IOC_REINIT,
+                    KC_IOC_TRY_WAIT,
+                    KC_IOC_DONE,
+                    KC_IOC_COMPLETE,
+                ][self.rng.below(6) as usize];
+                match self.rng.below(4) {
+                    0 => {
+                        let mut w = KcWait {
+                            deadline_ns: now_ns(libc::CLOCK_MONOTONIC) + self.rng.below(2_000_000),
+                            flags: 0,
+                            reserved: 0,
+                        };
+                        if self.rng.chance(10) {
+                            w.flags = KC_WAIT_REALTIME;
+                            w.deadline_ns =
+                                now_ns(libc::CLOCK_REALTIME) + self.rng.below(1_000_000);
+                        }
+                        if self.rng.chance(5) {
+                            w.reserved = 1;
+                        }
+                        let _ = self.check(
+                            "wait",
+                            ioctl_raw(fd, KC_IOC_WAIT, &mut w as *mut _ as usize),
+                        );
+                    }
+                    1 => {
+                        let mut i = KcInfo::default();
+                        if self
+                            .check(
+                                "info",
+                                ioctl_raw(fd, KC_IOC_INFO, &mut i as *mut _ as usize),
+                            )
+                            .is_ok()
+                            && (i.reserved != 0
+                                || i.name_len as usize > KC_NAME_MAX
+                                || i.name[i.name_len as usize..].iter().any(|&b| b != 0))
+                        {
+                            self.finding(format!("info not clean: {i:?}"));
+                        }
+                    }
+                    2 => {
+                        let _ = readable(&self.fds[i], 0);
+                    }
+                    _ => {
+                        let _ = self.check("object op", ioctl_raw(fd, cmd, 0));
+                    }
+                }
+            }
+            11 if !self.fds.is_empty() => {
+                let i = self.rng.below(self.fds.len() as u64) as usize;
+                if self.rng.chance(50) {
+                    self.fds.swap_remove(i);
+                } else if let Ok(d) = self.fds[i].try_clone() {
+                    if self.fds.len() < 32 {
+                        self.fds.push(d);
+                    }
+                }
+            }
+            12 | 13 => {
+                let k = self.rng.below(4);
+                let sname = format!("fz.s{k}");
+                if self.rng.chance(50) {
+                    let src = SCRIPTS[self.rng.below(SCRIPTS.len() as u64) as usize];
+                    let mut err = [0u8; 128];
+                    let mut run = KcRun {
+                        name: kname(sname.as_bytes()),
+                        source: src.as_ptr() as u64,
+                        source_len: src.len() as u32,
+                        error_size: err.len() as u32,
+                        error: err.as_mut_ptr() as u64,
+                        error_len: 0,
+                        reserved: 0,
+                    };
+                    if self.rng.chance(10) {
+                        run.source = self.pick_arg() as u64;
+                    }
+                    if self.rng.chance(5) {
+                        run.source_len = self.rng.next() as u32;
+                    }
+                    let _ = self.check("run", ioctl(&self.dev, KC_IOC_RUN, &mut run));
+                } else {
+                    let mut n = kname(sname.as_bytes());
+                    let _ = self.check("stop", ioctl(&self.dev, KC_IOC_STOP, &mut n));
+                }
+            }
+            _ => self.random_ioctl(),
+        }
+    }
+
+    fn run(&mut self, calls: u64, done: &AtomicU64) {
+        for c in 0..calls {
+            self.call = c;
+            if self.rng.chance(30) {
+                self.random_ioctl();
+            } else {
+                self.structured();
+            }
+            done.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn main() {
+    println!("KTAP version 1");
+    let mut calls: u64 = 200_000;
+    let mut seed: u64 = now_ns(libc::CLOCK_REALTIME) | 1;
+    let mut threads: usize = 4;
+    let args: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i + 1 < args.len() {
+        match args[i].as_str() {
+            "--calls" => calls = args[i + 1].parse().expect("--calls N"),
+            "--seed" => seed = args[i + 1].parse().expect("--seed S"),
+            "--threads" => threads = args[i + 1].parse().expect("--threads T"),
+            a => panic!("unknown argument {a}"),
+        }
+        i += 2;
+    }
+    println!("# kc-fuzz --calls {calls} --seed {seed} --threads {threads}");
+
+    // SAFETY: Anonymous mappings for addresses that are (or become) invalid.
+    let (hole, flapping) = unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            8192,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        assert_ne!(p, libc::MAP_FAILED);
+        libc::munmap(p, 4096);
+        (p as usize, p as usize + 4096)
+    };
+    let bad = Arc::new(BadAddrs { hole, flapping });
+    let stop = Arc::new(AtomicBool::new(false));
+    let flapper = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                // SAFETY: Maps and unmaps our own page at a fixed address that only the
+                // fuzzer's syscalls use as a (sometimes invalid) argument.
+                unsafe {
+                    libc::munmap(flapping as *mut _, 4096);
+                    thread::yield_now();
+                    libc::mmap(
+                        flapping as *mut _,
+                        4096,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+                        -1,
+                        0,
+                    );
+                }
+                n += 1;
+                thread::yield_now();
+            }
+            n
+        })
+    };
+
+    let findings = Arc::new(Mutex::new(Vec::new()));
+    let done = Arc::new(AtomicU64::new(0));
+    let per = calls / threads as u64;
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let (bad, findings, done) = (bad.clone(), findings.clone(), done.clone());
+            thread::spawn(move || {
+                let mut w = Worker {
+                    rng: Rng(seed ^ ((t as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1),
+                    dev: open_dev(),
+                    fds: Vec::new(),
+                    buf: vec![0u8; 4096],
+                    bad,
+                    findings,
+                    index: t,
+                    call: 0,
+                    seed,
+                };
+                w.run(per, &done);
+            })
+        })
+        .collect();
+    let mut crashed = 0;
+    for w in workers {
+        if w.join().is_err() {
+            crashed += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let flaps = flapper.join().unwrap_or(0);
+
+    // Clean up: stop scripts, unlink every name that is left.
+    let dev = open_dev();
+    for k in 0..4 {
+        let n = format!("fz.s{k}");
+        let mut kn = kname(n.as_bytes());
+        let _ = ioctl(&dev, KC_IOC_STOP, &mut kn);
+        let _ = ioctl(&dev, KC_IOC_STOP, &mut kn);
+    }
+    let left_before = list_all(&dev, 256).unwrap_or_default();
+    for i in &left_before {
+        let name = i.name[..i.name_len as usize].to_vec();
+        let mut kn = kname(&name);
+        let _ = ioctl(&dev, KC_IOC_UNLINK, &mut kn);
+    }
+    let left = list_all(&dev, 256).map(|v| v.len());
+
+    let findings = findings.lock().unwrap();
+    let total = done.load(Ordering::Relaxed);
+    for f in findings.iter() {
+        println!("# finding: {f}");
+    }
+    let mut n = 0;
+    let mut failed = 0;
+    let mut report = |ok: bool, d: String| {
+        n += 1;
+        if !ok {
+            failed += 1;
+        }
+        println!("{}ok {n} - {d}", if ok { "" } else { "not " });
+    };
+    report(
+        crashed == 0,
+        format!("{threads} fuzz threads ran to the end"),
+    );
+    report(
+        total >= calls - threads as u64,
+        format!("{total} calls made (seed {seed})"),
+    );
+    report(
+        findings.is_empty(),
+        format!("every result documented ({} findings)", findings.len()),
+    );
+    report(
+        left == Ok(0),
+        format!(
+            "registry empty after cleanup ({} names were left, {left:?})",
+            left_before.len()
+        ),
+    );
+    println!("# page unmapped/remapped {flaps} times under the calls");
+    println!("1..{n}");
+    if failed > 0 {
+        println!("# replay: kc-fuzz --calls {calls} --seed {seed} --threads {threads}");
+    }
+    std::process::exit(if failed == 0 { 0 } else { 1 });
+}

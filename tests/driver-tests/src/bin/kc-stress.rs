@@ -1,0 +1,329 @@
+//! Model-checked concurrency stress of the driver: no lost and no extra wake-ups, exactly.
+//!
+//! `kc-stress [--ops N] [--seed S] [--threads T]` (defaults 1000000 operations, seed from the
+//! clock, 8 threads). Three phases, each checked against a model of what must have happened:
+//!
+//! 1. Mixed: T threads pick random operations on a few counting objects: complete, try-wait,
+//!    wait with a short deadline, open-use-close by name, complete-then-take-back, info, poll,
+//!    plus create/unlink churn on a separate name. The model counts completions granted and
+//!    consumed per object; at the end each object's `done` must equal granted - consumed, and
+//!    draining it must yield exactly that many.
+//! 2. Hand-off: half the threads consume a fixed number of completions each with long
+//!    deadlines while the other half produce exactly that many in total, in bursts. A single
+//!    lost wake-up shows up as a timed-out consumer; `done` must end at 0.
+//! 3. Gates: all threads wait on one object, `complete_all` releases them, `reinit` closes
+//!    it again; repeated. Every waiter must pass every round, and nothing passes a closed gate.
+//!
+//! KTAP output; prints the seed so a run can be replayed.
+
+use kcompletion_driver_tests::sys::*;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+const OBJECTS: usize = 4;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+struct Model {
+    granted: [AtomicI64; OBJECTS],
+    consumed: [AtomicI64; OBJECTS],
+    ops: AtomicU64,
+    errors: AtomicU64,
+}
+
+fn name(k: usize) -> String {
+    format!("st.count.{k}")
+}
+
+fn mixed(t: usize, seed: u64, ops: u64, model: &Model) {
+    let mut rng = Rng(seed ^ (t as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let dev = open_dev();
+    let fds: Vec<OwnedFd> = (0..OBJECTS)
+        .map(|k| open(&dev, &name(k)).unwrap())
+        .collect();
+    let count = |n: u64| model.ops.fetch_add(n, Ordering::Relaxed);
+    let bad = |what: &str, e: i32| {
+        model.errors.fetch_add(1, Ordering::Relaxed);
+        println!("# thread {t}: {what}: {}", errname(e));
+    };
+    let mut done = 0;
+    while done < ops {
+        let k = rng.below(OBJECTS as u64) as usize;
+        let fd = &fds[k];
+        match rng.below(12) {
+            0..=2 => match complete(fd) {
+                Ok(()) => {
+                    model.granted[k].fetch_add(1, Ordering::SeqCst);
+                }
+                Err(e) => bad("complete", e),
+            },
+            3..=4 => match try_wait(fd) {
+                Ok(()) => {
+                    model.consumed[k].fetch_add(1, Ordering::SeqCst);
+                }
+                Err(libc::EAGAIN) => {}
+                Err(e) => bad("try_wait", e),
+            },
+            5..=6 => match wait_deadline(fd, now_ns(libc::CLOCK_MONOTONIC) + rng.below(300_000), 0)
+            {
+                Ok(()) => {
+                    model.consumed[k].fetch_add(1, Ordering::SeqCst);
+                }
+                Err(libc::ETIMEDOUT) => {}
+                Err(e) => bad("wait", e),
+            },
+            7 => {
+                // Open by name, use once, close.
+                match open(&dev, &name(k)) {
+                    Ok(other) => {
+                        count(1);
+                        match complete(&other) {
+                            Ok(()) => {
+                                model.granted[k].fetch_add(1, Ordering::SeqCst);
+                            }
+                            Err(e) => bad("complete via new fd", e),
+                        }
+                    }
+                    Err(e) => bad("open", e),
+                }
+            }
+            8 => {
+                // Take one and give it back: net zero.
+                if try_wait(fd).is_ok() {
+                    count(1);
+                    if let Err(e) = complete(fd) {
+                        bad("give back", e);
+                        model.consumed[k].fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+            9 => {
+                if let Err(e) = info(fd) {
+                    bad("info", e);
+                }
+            }
+            10 => {
+                let _ = readable(fd, 0);
+            }
+            _ => {
+                // Name churn on a separate name: only EEXIST/ENOENT may fail.
+                let churn = format!("st.churn.{}", rng.below(2));
+                if rng.below(2) == 0 {
+                    match create_excl(&dev, &churn) {
+                        Ok(_) | Err(libc::EEXIST) => {}
+                        Err(e) => bad("churn create", e),
+                    }
+                } else {
+                    match unlink(&dev, &churn) {
+                        Ok(()) | Err(libc::ENOENT) => {}
+                        Err(e) => bad("churn unlink", e),
+                    }
+                }
+            }
+        }
+        count(1);
+        done += 1;
+    }
+}
+
+fn main() {
+    println!("KTAP version 1");
+    let mut ops: u64 = 1_000_000;
+    let mut seed: u64 = now_ns(libc::CLOCK_REALTIME) | 1;
+    let mut threads: usize = 8;
+    let args: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i + 1 < args.len() {
+        match args[i].as_str() {
+            "--ops" => ops = args[i + 1].parse().expect("--ops N"),
+            "--seed" => seed = args[i + 1].parse().expect("--seed S"),
+            "--threads" => threads = args[i + 1].parse().expect("--threads T"),
+            a => panic!("unknown argument {a}"),
+        }
+        i += 2;
+    }
+    threads = threads.max(2) & !1;
+    println!("# kc-stress --ops {ops} --seed {seed} --threads {threads}");
+    let mut n = 0;
+    let mut failed = 0;
+    let mut report = |ok: bool, d: String| {
+        n += 1;
+        if !ok {
+            failed += 1;
+        }
+        println!("{}ok {n} - {d}", if ok { "" } else { "not " });
+    };
+
+    let dev = open_dev();
+    let keep: Vec<OwnedFd> = (0..OBJECTS)
+        .map(|k| create(&dev, &name(k)).unwrap())
+        .collect();
+    let model = Arc::new(Model {
+        granted: Default::default(),
+        consumed: Default::default(),
+        ops: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+    });
+
+    // Phase 1: mixed.
+    let mixed_ops = ops * 7 / 10;
+    let hs: Vec<_> = (0..threads)
+        .map(|t| {
+            let model = model.clone();
+            thread::spawn(move || mixed(t, seed, mixed_ops / threads as u64, &model))
+        })
+        .collect();
+    let joined = hs.into_iter().all(|h| h.join().is_ok());
+    let mut exact = true;
+    for (k, fd) in keep.iter().enumerate() {
+        let want =
+            model.granted[k].load(Ordering::SeqCst) - model.consumed[k].load(Ordering::SeqCst);
+        let got = info(fd).map(|i| i.done as i64).unwrap_or(-1);
+        let mut drained = 0;
+        while try_wait(fd).is_ok() {
+            drained += 1;
+        }
+        if got != want || drained != want {
+            exact = false;
+            println!("# object {k}: model says {want} pending, driver says done={got}, drained {drained}");
+        }
+    }
+    let errors = model.errors.load(Ordering::Relaxed);
+    report(
+        joined && errors == 0,
+        format!(
+            "mixed phase: {} operations by {threads} threads, no unexpected error",
+            model.ops.load(Ordering::Relaxed)
+        ),
+    );
+    report(
+        exact,
+        "mixed phase: done == granted - consumed for every object, exactly".into(),
+    );
+
+    // Phase 2: hand-off with long deadlines.
+    let before = model.ops.load(Ordering::Relaxed);
+    let handoff = Arc::new(create(&dev, "st.handoff").unwrap());
+    let half = threads / 2;
+    let per = ((ops * 2 / 10) / 2 / half as u64).max(1);
+    let lost = Arc::new(AtomicU64::new(0));
+    let mut hs = Vec::new();
+    for t in 0..half {
+        let (fd, lost, m) = (handoff.clone(), lost.clone(), model.clone());
+        hs.push(thread::spawn(move || {
+            let model = m;
+            for _ in 0..per {
+                match wait_deadline(&fd, now_ns(libc::CLOCK_MONOTONIC) + 30_000_000_000, 0) {
+                    Ok(()) => {}
+                    Err(e) => {
+                        lost.fetch_add(1, Ordering::Relaxed);
+                        println!("# consumer {t}: {}", errname(e));
+                    }
+                }
+                model.ops.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+        let (fd, m) = (handoff.clone(), model.clone());
+        let mut rng = Rng(seed ^ 0xabcdef ^ t as u64 | 1);
+        hs.push(thread::spawn(move || {
+            let model = m;
+            let mut left = per;
+            while left > 0 {
+                let burst = (1 + rng.below(16)).min(left);
+                for _ in 0..burst {
+                    complete(&fd).unwrap();
+                    model.ops.fetch_add(1, Ordering::Relaxed);
+                }
+                left -= burst;
+                if rng.below(4) == 0 {
+                    thread::yield_now();
+                }
+            }
+        }));
+    }
+    let joined = hs.into_iter().all(|h| h.join().is_ok());
+    let left = info(&handoff).map(|i| i.done).unwrap_or(u32::MAX);
+    report(
+        joined && lost.load(Ordering::Relaxed) == 0 && left == 0,
+        format!(
+            "hand-off: {half} consumers x {per} waits met {half} producers' {} completions exactly ({} timed out, {left} left over)",
+            per * half as u64,
+            lost.load(Ordering::Relaxed)
+        ),
+    );
+
+    // Phase 3: gates.
+    let gate = Arc::new(create(&dev, "st.gate").unwrap());
+    let rounds = ((ops / 10) / (threads as u64 + 3)).max(1);
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let wrong = Arc::new(AtomicBool::new(false));
+    let hs: Vec<_> = (0..threads)
+        .map(|_| {
+            let (fd, barrier, wrong, m) =
+                (gate.clone(), barrier.clone(), wrong.clone(), model.clone());
+            thread::spawn(move || {
+                let model = m;
+                for _ in 0..rounds {
+                    barrier.wait(); // gate is closed here
+                    if try_wait(&fd).is_ok() {
+                        wrong.store(true, Ordering::Relaxed);
+                    }
+                    if wait_deadline(&fd, now_ns(libc::CLOCK_MONOTONIC) + 30_000_000_000, 0)
+                        .is_err()
+                    {
+                        wrong.store(true, Ordering::Relaxed);
+                    }
+                    model.ops.fetch_add(2, Ordering::Relaxed);
+                    barrier.wait(); // everyone passed
+                }
+            })
+        })
+        .collect();
+    for _ in 0..rounds {
+        barrier.wait();
+        complete_all(&gate).unwrap();
+        barrier.wait();
+        reinit(&gate).unwrap();
+        model.ops.fetch_add(2, Ordering::Relaxed);
+    }
+    let joined = hs.into_iter().all(|h| h.join().is_ok());
+    report(
+        joined && !wrong.load(Ordering::Relaxed) && try_wait(&gate) == Err(libc::EAGAIN),
+        format!("gates: {rounds} rounds of complete_all/reinit released all {threads} waiters each time, and none early"),
+    );
+    let total = model.ops.load(Ordering::Relaxed);
+    println!("# phases 2+3: {} operations", total - before);
+    report(
+        total >= ops * 9 / 10,
+        format!("{total} operations in all (asked for {ops})"),
+    );
+
+    for k in 0..OBJECTS {
+        let _ = unlink(&dev, &name(k));
+    }
+    for n in ["st.handoff", "st.gate", "st.churn.0", "st.churn.1"] {
+        let _ = unlink(&dev, n);
+    }
+    drop(keep);
+    let left =
+        list_all(&dev, 256).map(|v| v.iter().filter(|i| info_name(i).starts_with("st.")).count());
+    report(left == Ok(0), "no stress object left behind".into());
+    println!("1..{n}");
+    if failed > 0 {
+        println!("# replay: kc-stress --ops {ops} --seed {seed} --threads {threads}");
+    }
+    std::process::exit(if failed == 0 { 0 } else { 1 });
+}
