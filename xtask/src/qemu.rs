@@ -155,12 +155,22 @@ impl BootResult {
 
     /// Print splats and failures (with console context) to stderr.
     pub fn report_problems(&self, tag: &str) {
-        for s in &self.splats {
+        const WITH_EXCERPT: usize = 3;
+        for (i, s) in self.splats.iter().enumerate() {
             eprintln!("[{tag}] KERNEL SPLAT ({}): {}", s.pattern, s.line.trim());
+            if i < WITH_EXCERPT {
+                eprintln!(
+                    "----- console excerpt ({}) -----\n{}\n-----",
+                    self.console_log.display(),
+                    s.excerpt
+                );
+            }
+        }
+        if self.splats.len() > WITH_EXCERPT {
             eprintln!(
-                "----- console excerpt ({}) -----\n{}\n-----",
-                self.console_log.display(),
-                s.excerpt
+                "[{tag}] {} kernel splats in all; excerpts of the first {WITH_EXCERPT} above, the rest in {}",
+                self.splats.len(),
+                self.console_log.display()
             );
         }
         if let Some(f) = &self.failure {
@@ -535,6 +545,8 @@ fn boot_once(
         Accel::Tcg | Accel::TcgIcount => opts.total_timeout,
     };
     let mut console_eof = false;
+    let mut console_lines = 0usize;
+    let mut quiet_until = 0usize;
     loop {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(Msg::Console(l)) => {
@@ -551,11 +563,16 @@ fn boot_once(
                 if let Some(s) = t.trim().strip_prefix("KC-EXIT ") {
                     exit_status = s.trim().parse().ok();
                 }
+                console_lines += 1;
                 if let Some(p) = console::splat_pattern(&l) {
-                    util::stage(
-                        &tag,
-                        &format!("kernel splat on console ({p}): {}", l.trim()),
-                    );
+                    // one live line per splat (its report follows at the end)
+                    if console_lines >= quiet_until {
+                        util::stage(
+                            &tag,
+                            &format!("kernel splat on console ({p}): {}", l.trim()),
+                        );
+                    }
+                    quiet_until = console_lines + 25;
                 }
                 console_text.push_str(&l);
                 console_text.push('\n');
