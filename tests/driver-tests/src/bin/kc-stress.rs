@@ -277,10 +277,11 @@ fn main() {
             thread::spawn(move || {
                 let model = m;
                 for _ in 0..rounds {
-                    barrier.wait(); // gate is closed here
+                    barrier.wait(); // the gate is closed here
                     if try_wait(&fd).is_ok() {
                         wrong.store(true, Ordering::Relaxed);
                     }
+                    barrier.wait(); // everyone checked; now it may open
                     if wait_deadline(&fd, now_ns(libc::CLOCK_MONOTONIC) + 30_000_000_000, 0)
                         .is_err()
                     {
@@ -293,6 +294,7 @@ fn main() {
         })
         .collect();
     for _ in 0..rounds {
+        barrier.wait();
         barrier.wait();
         complete_all(&gate).unwrap();
         barrier.wait();
