@@ -120,7 +120,7 @@ fn main() {
                     .collect()
             }
             "-h" | "--help" => {
-                println!("usage: kc-bench [--quick] [--reps N] [--only P1,P2,P3,P4,P6]");
+                println!("usage: kc-bench [--quick] [--reps N] [--only micro,P1,P2,P3,P4,P6]");
                 return;
             }
             other => panic!("unknown argument {other}"),
@@ -150,6 +150,7 @@ fn main() {
             progress(&format!("{name} done in {:.1}s", t.elapsed().as_secs_f64()));
         }
     };
+    run("micro", &pingpong::micro);
     run("P1", &pingpong::p1);
     run("P2", &pingpong::p2);
     run("P3", &fanout::p3);

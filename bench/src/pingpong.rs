@@ -336,3 +336,98 @@ pub fn p2(cfg: &Config) {
     close(pong);
     close(dev);
 }
+
+// ------------------------------------------------------------------ micro
+
+/// Per-call costs without blocking, to attribute the differences of P1 (under `-icount`
+/// these are exact instruction counts): the syscall path alone, and each mechanism's signal
+/// and consume halves.
+pub fn micro(cfg: &Config) {
+    let dev = open_dev().expect("open /dev/kcompletion");
+    let n = cfg.pick(20_000usize, 2_000);
+    let kc = kc_fresh(dev, "kcb.micro");
+    let efd = eventfd(true);
+    let page = shared_page();
+    let word = &page[0];
+    let null = std::ffi::CString::new("/dev/null").unwrap();
+    // SAFETY: Plain open(2).
+    let devnull = unsafe { libc::open(null.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    let time = |f: &dyn Fn()| {
+        for _ in 0..n / 10 {
+            f();
+        }
+        let t0 = now_ns();
+        for _ in 0..n {
+            f();
+        }
+        (now_ns() - t0) as f64 / n as f64
+    };
+    for rep in 0..cfg.reps.min(3) {
+        let cases: Vec<(&str, Box<dyn Fn()>)> = vec![
+            // SAFETY: getppid cannot fail.
+            (
+                "getppid",
+                Box::new(|| unsafe {
+                    libc::getppid();
+                }),
+            ),
+            (
+                "ioctl-enotty-devnull",
+                Box::new(|| unsafe {
+                    // SAFETY: An unknown ioctl on /dev/null fails with ENOTTY.
+                    libc::ioctl(devnull, 0x7fff_u32 as _, 0usize);
+                }),
+            ),
+            (
+                "ioctl-enotty-kc",
+                Box::new(|| unsafe {
+                    // SAFETY: An unknown ioctl on an object fd fails with ENOTTY.
+                    libc::ioctl(kc, 0x7fff_u32 as _, 0usize);
+                }),
+            ),
+            (
+                "kc-complete",
+                Box::new(|| {
+                    kc_complete(kc);
+                    // keep `done` small: consume outside the measured call half the time
+                }),
+            ),
+            (
+                "kc-complete+trywait",
+                Box::new(|| {
+                    kc_complete(kc);
+                    kc_try_wait(kc);
+                }),
+            ),
+            (
+                "kc-complete+wait",
+                Box::new(|| {
+                    kc_complete(kc);
+                    kc_wait(kc);
+                }),
+            ),
+            (
+                "eventfd-write+read",
+                Box::new(|| {
+                    write_u64(efd, 1);
+                    read_u64(efd);
+                }),
+            ),
+            (
+                "futex-wake-nowaiter",
+                Box::new(|| futex_wake(word, 1, true)),
+            ),
+        ];
+        for (name, f) in &cases {
+            let v = time(&**f);
+            emit("micro", "per-call", name, 0, rep, v, "ns");
+            if *name == "kc-complete" {
+                while kc_try_wait(kc) {}
+            }
+        }
+    }
+    close(devnull);
+    close(efd);
+    close(kc);
+    close(dev);
+}

@@ -48,6 +48,25 @@ fn growth(before: &HashMap<String, (u64, u64, u64)>, n: u64) -> (u64, i64, Strin
     (objs, pages, grew.join(","))
 }
 
+/// A `/proc/meminfo` field in bytes (`VmallocUsed`: the name table's slot array is a
+/// `KVVec`, vmalloc-backed once large, so slab accounting alone would miss it).
+fn meminfo_bytes(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
+}
+
+/// Lets RCU free what the fill's closed fds left (files, dentries) before slabs are read.
+fn settle() {
+    std::thread::sleep(std::time::Duration::from_millis(300));
+}
+
 fn reload(ko: &str, params: &[String]) -> Result<(), String> {
     let _ = std::process::Command::new("rmmod")
         .arg("kcompletion")
@@ -103,7 +122,9 @@ pub fn p4(cfg: &Config) {
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut fds: Vec<RawFd> = Vec::with_capacity(k);
     'sizes: for &size in &sizes {
+        settle();
         let before = slabs();
+        let vmalloc_before = meminfo_bytes("VmallocUsed");
         let from = live;
         let t_fill = now_ns();
         while live < size {
@@ -121,15 +142,18 @@ pub fn p4(cfg: &Config) {
         }
         let added = live - from;
         let fill_ns = now_ns() - t_fill;
+        settle();
         let (obj_bytes, page_bytes, grew) = growth(&before, added);
+        let vmalloc = meminfo_bytes("VmallocUsed") as f64 - vmalloc_before as f64;
         if added >= 500 {
+            let per = |b: f64| b / added as f64;
             emit(
                 "P4",
                 "memory",
                 "slab-objects",
                 size,
                 0,
-                obj_bytes as f64 / added as f64,
+                per(obj_bytes as f64),
                 "B",
             );
             emit(
@@ -138,7 +162,17 @@ pub fn p4(cfg: &Config) {
                 "slab-pages",
                 size,
                 0,
-                page_bytes as f64 / added as f64,
+                per(page_bytes as f64),
+                "B",
+            );
+            emit("P4", "memory", "vmalloc", size, 0, per(vmalloc), "B");
+            emit(
+                "P4",
+                "memory",
+                "total",
+                size,
+                0,
+                per(obj_bytes as f64 + vmalloc),
                 "B",
             );
             emit(
