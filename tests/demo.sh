@@ -61,6 +61,29 @@ lua5.4 /tmp/pong.lua & P=$!
 run lua5.4 /tmp/ping.lua
 wait $P
 
+step "Lua in a kernel thread: a kernel script and a userspace Lua process signal each other"
+EX=/usr/share/kcompletion/lua/examples
+kcompletion unlink ping >/dev/null 2>&1; kcompletion unlink pong >/dev/null 2>&1
+run cat $EX/kernel_pong.lua
+run kcompletion run $EX/kernel_pong.lua
+run lua5.4 $EX/user_ping.lua
+sleep 1
+run kcompletion scripts
+echo "   the kernel script's print()s, in the kernel log:"
+dmesg | grep 'kcompletion: \[kernel_pong\]' | sed 's/^/   /'
+run kcompletion stop kernel_pong
+printf '$ kcompletion run /tmp/bad.lua   # a syntax error comes back as text\n'
+echo 'x = = 1' > /tmp/bad.lua
+kcompletion run /tmp/bad.lua; echo "   exit status $? (11 = does not compile)"
+printf '$ echo "print(7 / 2)" | kcompletion run - --name div   # integers only\n'
+echo 'print(7 / 2)' | kcompletion run - --name div; echo "   exit status $?"
+echo 'while true do end' > /tmp/spin.lua
+run kcompletion run /tmp/spin.lua
+sleep 1
+run kcompletion scripts
+run kcompletion stop spin
+run kcompletion scripts
+
 step "Everything the kernel holds, as /proc/kcompletion and 'kcompletion list' show it"
 run cat /proc/kcompletion
 run kcompletion list

@@ -108,10 +108,19 @@ __attribute__((noreturn)) int luaL_argerror(struct lua_State *L, int arg, const 
 __attribute__((noreturn)) int luaL_typeerror(struct lua_State *L, int arg, const char *tname);
 
 /*
- * Nesting of C calls (and parser levels). Each level costs a few hundred bytes of the
- * 16 KiB kernel stack (more with KASAN), so the default of 200 could overflow it.
+ * Nesting of C calls and parser levels, bounded by the kernel stack actually left rather
+ * than by a count: a level costs about 1.1 KiB of stack through pcall with KASAN (less
+ * without), and the kernel stack is 16 KiB (32 KiB with KASAN), so no fixed count fits
+ * both deep-but-cheap parser nesting and costly pcall nesting. Every test Lua makes,
+ * `getCcalls(L) >= LUAI_MAXCCALLS` and `getCcalls(L) == LUAI_MAXCCALLS` (raise "C stack
+ * overflow") and `getCcalls(L) >= LUAI_MAXCCALLS / 10 * 11` ("error in error handling"), is
+ * answered by kclua_ccall_limit() in kclua_vm.c from the stack left (L is in scope at each).
  */
-#define LUAI_MAXCCALLS		64
+#define LUAI_MAXCCALLS		kclua_ccall_limit(getCcalls(L))
+int kclua_ccall_limit(int ccalls);
+/* Likewise for the recursion depth of string pattern matching (lstrlib.c). */
+#define MAXCCALLS		kclua_match_depth()
+int kclua_match_depth(void);
 
 /* ---- the rest of libc ---------------------------------------------------------------- */
 #define l_signalT		int

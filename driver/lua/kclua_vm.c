@@ -18,6 +18,7 @@
 #include <linux/objtool.h>
 #include <linux/random.h>
 #include <linux/sched.h>
+#include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -59,6 +60,7 @@ struct kclua_vm {
 	lua_State *L;
 	size_t used; /* bytes allocated now; written by the script's thread only */
 	size_t cap;
+	unsigned long stack_max; /* deepest kernel stack use seen by the hook, in bytes */
 	char name[KCLUA_NAME_MAX + 1];
 };
 
@@ -114,6 +116,50 @@ long long kclua_int_mod(lua_State *L, long long a, long long b)
 	if (m != 0 && ((m ^ b) < 0))
 		m += b;
 	return m;
+}
+
+/* ---- kernel stack budget (LUAI_MAXCCALLS and MAXCCALLS of kclua_conf.h) ---------------- */
+
+/*
+ * Below KCLUA_STACK_SOFT bytes of stack left, a new C level raises "C stack overflow" (a
+ * normal Lua error); below KCLUA_STACK_HARD, while that error is being handled, Lua gives up
+ * handling ("error in error handling") and unwinds. The hard reserve covers the deepest
+ * kernel path a Lua C function takes at the bottom (allocation with KASAN and kmemleak,
+ * printk), the soft one also Lua's error path.
+ */
+#define KCLUA_STACK_SOFT (8 * 1024)
+#define KCLUA_STACK_HARD (5 * 1024)
+/* Stock Lua's count limit, kept as a ceiling. */
+#define KCLUA_MAXCCALLS 200
+/* Stack per level of string pattern matching (lstrlib.c's match(), KASAN build). */
+#define KCLUA_MATCH_FRAME 160
+
+static unsigned long kclua_stack_left(void)
+{
+	return (unsigned long)__builtin_frame_address(0) -
+	       (unsigned long)task_stack_page(get_current());
+}
+
+int kclua_ccall_limit(int ccalls)
+{
+	unsigned long left = kclua_stack_left();
+
+	if (left < KCLUA_STACK_HARD)
+		return ccalls * 10 / 11; /* below ccalls, and ccalls >= it / 10 * 11: give up */
+	if (left < KCLUA_STACK_SOFT)
+		return ccalls; /* ccalls == the limit: "C stack overflow" */
+	return KCLUA_MAXCCALLS;
+}
+
+int kclua_match_depth(void)
+{
+	unsigned long left = kclua_stack_left();
+	unsigned long depth;
+
+	if (left < KCLUA_STACK_SOFT)
+		return 1;
+	depth = (left - KCLUA_STACK_SOFT) / KCLUA_MATCH_FRAME;
+	return depth > KCLUA_MAXCCALLS ? KCLUA_MAXCCALLS : (int)depth + 1;
 }
 
 unsigned int kclua_random_seed(void)
@@ -396,6 +442,12 @@ struct kclua_vm *kclua_vm_new(const char *name, size_t name_len, const char *sou
  * script is unwound (a pcall cannot keep a stopped script alive). */
 static void kclua_hook(lua_State *L, lua_Debug *ar)
 {
+	struct kclua_vm *vm = kclua_vm_of(L);
+	unsigned long used = (unsigned long)task_stack_page(get_current()) + THREAD_SIZE -
+			     (unsigned long)__builtin_frame_address(0);
+
+	if (used > vm->stack_max)
+		vm->stack_max = used;
 	cond_resched();
 	if (kthread_should_stop()) {
 		lua_sethook(L, kclua_hook, LUA_MASKCOUNT, 1);
@@ -420,6 +472,9 @@ int kclua_vm_run(struct kclua_vm *vm, char *err, size_t errlen)
 		kclua_copy_error(vm->L, err, errlen);
 		lua_pop(vm->L, 1);
 	}
+	if (vm->stack_max > THREAD_SIZE / 2)
+		pr_info("kcompletion: [%s] used up to %lu of %lu bytes of kernel stack\n", vm->name,
+			vm->stack_max, (unsigned long)THREAD_SIZE);
 	return rc;
 }
 
