@@ -264,8 +264,12 @@ fn first_choice(kernel: &Kernel) -> (Accel, bool) {
 }
 
 fn cmdline(kunit: bool) -> String {
+    // A 120 s hung-task threshold: the detector still catches a task stuck in D state (a
+    // deadlock in the driver), but not the slow-but-progressing exits of hundreds of processes
+    // under TCG with KASAN and lockdep, which took over 20 s (the config's default).
     format!(
-        "console=ttyS0 panic=-1 loglevel=7 printk.devkmsg=on kunit.enable={}",
+        "console=ttyS0 panic=-1 loglevel=7 printk.devkmsg=on \
+         sysctl.kernel.hung_task_timeout_secs=120 kunit.enable={}",
         if kunit { 1 } else { 0 }
     )
 }
