@@ -279,6 +279,24 @@ static int kclua_call_original(lua_State *L)
 	return lua_gettop(L);
 }
 
+/*
+ * collectgarbage: "count" answers with lua_pushnumber, i.e. the float subtype (integer
+ * valued here, but it would print as "123.0"); hand back plain integers.
+ */
+static int kclua_collectgarbage(lua_State *L)
+{
+	int n = kclua_call_original(L);
+	int i;
+
+	for (i = 1; i <= n; i++) {
+		if (lua_type(L, i) == LUA_TNUMBER && !lua_isinteger(L, i)) {
+			lua_pushinteger(L, lua_tointeger(L, i));
+			lua_replace(L, i);
+		}
+	}
+	return n;
+}
+
 /* string.format without %a %e %f %g. */
 static int kclua_format(lua_State *L)
 {
@@ -366,6 +384,7 @@ static int kclua_open_libs(lua_State *L)
 	lua_pushcfunction(L, kclua_require);
 	lua_setfield(L, -2, "require");
 	kclua_wrap(L, lua_gettop(L), "load", kclua_load);
+	kclua_wrap(L, lua_gettop(L), "collectgarbage", kclua_collectgarbage);
 	lua_pop(L, 1);
 	/* The standard libraries are globals, as in stock Lua; ours come through `require`. */
 	for (m = kclua_modules; m->name; m++) {

@@ -37,4 +37,7 @@ raises("not found", require, "io")
 assert(coroutine.wrap(function() coroutine.yield(5) end)() == 5)
 assert(utf8.char(72, 105) == "Hi" and utf8.len("héllo") == 5)
 local t = {5, 3, 9, 1}; table.sort(t); assert(table.concat(t, ",") == "1,3,5,9")
+-- collectgarbage("count") is an integer (KiB), not the float subtype
+assert(math == nil and tostring(collectgarbage("count")):find("^%d+$"), tostring(collectgarbage("count")))
+print("integer_rules: collectgarbage count", collectgarbage("count"))
 print("integer_rules: all held")
