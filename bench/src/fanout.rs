@@ -84,6 +84,8 @@ fn wake_all(mech: &str, n: usize, dev: RawFd) -> f64 {
             }
             std::thread::sleep(Duration::from_millis(2));
         }
+        // Let deferred work of the previous round (exiting threads, RCU) run first.
+        std::thread::sleep(Duration::from_millis(50));
         let t0 = now_ns();
         match mech {
             "kcompletion" => kc_complete_all(fd),

@@ -44,3 +44,24 @@ pub fn p6(cfg: &Config) {
     close(fd);
     close(dev);
 }
+
+const PROFILE_LUA: &str = include_str!("../lua/profile.lua");
+
+/// `--only profile`: where the binding's time goes (not part of the default run).
+pub fn profile(cfg: &Config) {
+    let script = "/tmp/kcb-profile.lua";
+    std::fs::write(script, PROFILE_LUA).expect("write /tmp/kcb-profile.lua");
+    let n = cfg.pick(200_000u64, 20_000).to_string();
+    for interp in ["lua5.4", "luajit"] {
+        match std::process::Command::new(interp)
+            .args([script, &n, interp])
+            .output()
+        {
+            Ok(o) => {
+                print!("{}", String::from_utf8_lossy(&o.stdout));
+                eprint!("{}", String::from_utf8_lossy(&o.stderr));
+            }
+            Err(e) => skip("profile", &format!("{interp}: {e}")),
+        }
+    }
+}

@@ -155,6 +155,10 @@ fn main() {
     run("P2", &pingpong::p2);
     run("P3", &fanout::p3);
     run("P6", &lua::p6);
+    // Only on request: where the Lua binding's time goes.
+    if cfg.only.iter().any(|s| s == "profile") {
+        lua::profile(&cfg);
+    }
     // Last: it reloads the module.
     run("P4", &registry::p4);
     progress(&format!("all done in {:.1}s", t0.elapsed().as_secs_f64()));

@@ -1,0 +1,47 @@
+-- Where the Lua binding's time goes (`kc-bench --only profile`): per-iteration cost of the
+-- pieces of `c:complete(); c:trywait()`, by os.clock() (CPU time; these loops never block).
+local kc = require "kcompletion"
+local n = tonumber(arg[1]) or 200000
+local tag = arg[2] or _VERSION
+local c = assert(kc.new("kcb.profile"))
+kc.unlink("kcb.profile")
+local function t(label, f)
+  local t0 = os.clock()
+  f()
+  local dt = os.clock() - t0
+  print(string.format("KCB-PROFILE interp=%s what=%s ns=%.0f", tag, label:gsub(" ", "_"), dt * 1e9 / n))
+end
+local pack = table.pack or function(...) return { n = select("#", ...), ... } end
+local unpack = table.unpack or unpack
+-- the same wrapper userlib/lua puts around every function and method (WRAP_ERRORS)
+local function wrap(f)
+  return function(...)
+    local r = pack(pcall(f, ...))
+    if not r[1] then error(r[2], 2) end
+    return unpack(r, 2, r.n)
+  end
+end
+-- the same check without the table: pcall's results passed straight through
+local function pass(ok, ...)
+  if not ok then error((...), 2) end
+  return ...
+end
+local function wrap_pcall_only(f)
+  return function(...) return pass(pcall(f, ...)) end
+end
+local raw = rawequal
+local wrapped = wrap(raw)
+local wrapped2 = wrap_pcall_only(raw)
+t("empty loop", function() for _ = 1, n do end end)
+t("Lua function call", function() local function g() end for _ = 1, n do g() end end)
+t("C function call (rawequal)", function() for _ = 1, n do raw(1, 1) end end)
+t("wrapped C function (pack+pcall+unpack)", function() for _ = 1, n do wrapped(1, 1) end end)
+t("wrapped C function (pcall only, no table)", function() for _ = 1, n do wrapped2(1, 1) end end)
+t("method lookup c.fd", function() for _ = 1, n do local _ = c.fd end end)
+t("c:fd() no syscall", function() for _ = 1, n do c:fd() end end)
+t("c:complete()", function() for _ = 1, n do c:complete() end end)
+t("c:trywait()", function() for _ = 1, n do c:trywait() end end)
+t("c:complete()+c:trywait()", function() for _ = 1, n do c:complete(); c:trywait() end end)
+local mt = debug and debug.getmetatable and debug.getmetatable(c)
+print("KCB-PROFILE interp=" .. tag .. " what=__index_is_a ns=0 " .. type(mt and mt.__index))
+c:close()
