@@ -493,6 +493,27 @@ fn cmd_test() -> Result<i32> {
         ),
     );
 
+    // (g) the benchmarks, quick, on the release kernel: every scenario must produce its
+    // figures (their values are never judged here)
+    match bench::run(&bench::BenchOptions {
+        quick: true,
+        ..Default::default()
+    }) {
+        Ok(o) => {
+            for (name, ok) in bench::checks(&o.results, true) {
+                tally.case(ok, &format!("bench --quick: {name}"));
+            }
+            tally.case(
+                o.clean && o.problem.is_none(),
+                &format!(
+                    "bench --quick: guest run clean and kc-bench finished{}",
+                    o.problem.map(|p| format!(" ({p})")).unwrap_or_default()
+                ),
+            );
+        }
+        Err(e) => tally.case(false, &format!("bench --quick: {e:#}")),
+    }
+
     // (f) host tests
     let (hp, hf) = host_tests()?;
     tally.passed += hp;
