@@ -84,8 +84,8 @@ pub fn parse(stdout: &str) -> Parsed {
                 p.samples.push(s);
             }
         } else if let Some(rest) = line.strip_prefix("KCB-META ") {
-            if let Some((k, v)) = rest.split_once('=') {
-                p.meta.insert(k.trim().to_string(), v.trim().to_string());
+            for (k, v) in fields(rest) {
+                p.meta.insert(k.to_string(), v.to_string());
             }
         } else if let Some(rest) = line.strip_prefix("KCB-SKIP ") {
             let (sc, reason) = match rest.split_once(" reason=") {
@@ -1151,7 +1151,7 @@ pub fn cmd_bench(opts: &BenchOptions) -> Result<i32> {
 mod tests {
     use super::*;
 
-    const OUT: &str = "KCB-META cpus=1\nKCB-META mode=quick\n\
+    const OUT: &str = "KCB-META cpus=1\nKCB-META mode=quick reps=3\n\
 KCB scenario=P1 case=threads mech=kcompletion param=0 rep=0 value=6000.0 unit=ns\n\
 KCB scenario=P1 case=threads mech=kcompletion param=0 rep=1 value=6200.0 unit=ns\n\
 KCB scenario=P1 case=threads mech=kcompletion param=0 rep=2 value=6100.0 unit=ns\n\
@@ -1166,6 +1166,7 @@ KCB-SKIP scenario=P2 reason=kernel Lua not available\ngarbage line\nKCB-END\n";
         assert_eq!(p.samples.len(), 6);
         assert!(p.ended);
         assert_eq!(p.meta["cpus"], "1");
+        assert_eq!((p.meta["mode"].as_str(), p.meta["reps"].as_str()), ("quick", "3"));
         assert_eq!(
             p.skips,
             vec![("P2".into(), "kernel Lua not available".into())]
