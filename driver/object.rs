@@ -286,6 +286,19 @@ impl Object {
                     }
                 }
             }
+            // Woken (or a spurious return): take a completion before re-queueing. A wake-up
+            // through `autoremove_wake_function` has already dequeued `entry`, so on success
+            // `finish_wait` below takes no lock; only when there is nothing to take does the
+            // loop queue the entry again and check once more.
+            let mut locked = self.lock();
+            let c = locked.counters();
+            if Self::consume(c) {
+                c.waiters -= 1;
+                drop(locked);
+                // SAFETY: `entry` was initialised above; `finish_wait` handles a dequeued entry.
+                unsafe { bindings::finish_wait(self.wq.get(), entry.get()) };
+                return Ok(());
+            }
         };
         // SAFETY: `entry` was queued on `wq` by `prepare_to_wait_exclusive`.
         unsafe { bindings::finish_wait(self.wq.get(), entry.get()) };
