@@ -1166,7 +1166,10 @@ KCB-SKIP scenario=P2 reason=kernel Lua not available\ngarbage line\nKCB-END\n";
         assert_eq!(p.samples.len(), 6);
         assert!(p.ended);
         assert_eq!(p.meta["cpus"], "1");
-        assert_eq!((p.meta["mode"].as_str(), p.meta["reps"].as_str()), ("quick", "3"));
+        assert_eq!(
+            (p.meta["mode"].as_str(), p.meta["reps"].as_str()),
+            ("quick", "3")
+        );
         assert_eq!(
             p.skips,
             vec![("P2".into(), "kernel Lua not available".into())]

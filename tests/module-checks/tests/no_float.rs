@@ -44,32 +44,55 @@ fn is_soft_float(sym: &str) -> bool {
     let Some(rest) = sym.strip_prefix("__") else {
         return false;
     };
-    if ["fix", "float", "extend", "trunc"].iter().any(|p| rest.starts_with(p))
-        && ["sf", "df", "tf", "xf", "hf"].iter().any(|m| rest.contains(m))
+    if ["fix", "float", "extend", "trunc"]
+        .iter()
+        .any(|p| rest.starts_with(p))
+        && ["sf", "df", "tf", "xf", "hf"]
+            .iter()
+            .any(|m| rest.contains(m))
     {
         return true;
     }
     let ops = [
-        "add", "sub", "mul", "div", "neg", "powi", "pow", "cmp", "eq", "ne", "lt", "le", "gt", "ge",
-        "unord",
+        "add", "sub", "mul", "div", "neg", "powi", "pow", "cmp", "eq", "ne", "lt", "le", "gt",
+        "ge", "unord",
     ];
     ops.iter().any(|op| {
         rest.strip_prefix(op).is_some_and(|m| {
-            ["sf", "df", "tf", "xf", "hf"]
-                .iter()
-                .any(|mode| m.strip_prefix(mode).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit())))
+            ["sf", "df", "tf", "xf", "hf"].iter().any(|mode| {
+                m.strip_prefix(mode)
+                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+            })
         })
     })
 }
 
 #[test]
 fn soft_float_detector() {
-    for s in ["__fixdfdi", "__floatdidf", "__floatdisf", "__fixsfdi", "__adddf3", "__divsf3",
-              "__extendsfdf2", "__truncdfsf2", "__ltdf2", "__unorddf2", "__powidf2"] {
+    for s in [
+        "__fixdfdi",
+        "__floatdidf",
+        "__floatdisf",
+        "__fixsfdi",
+        "__adddf3",
+        "__divsf3",
+        "__extendsfdf2",
+        "__truncdfsf2",
+        "__ltdf2",
+        "__unorddf2",
+        "__powidf2",
+    ] {
         assert!(is_soft_float(s), "{s}");
     }
-    for s in ["__fentry__", "__kmalloc", "__x86_return_thunk", "__fdget", "__addr_ok",
-              "__ubsan_handle_add_overflow", "luaV_execute"] {
+    for s in [
+        "__fentry__",
+        "__kmalloc",
+        "__x86_return_thunk",
+        "__fdget",
+        "__addr_ok",
+        "__ubsan_handle_add_overflow",
+        "luaV_execute",
+    ] {
         assert!(!is_soft_float(s), "{s}");
     }
 }
@@ -95,7 +118,9 @@ fn no_soft_float_symbols() {
 fn is_fp_instruction(mnemonic: &str, operands: &str) -> bool {
     mnemonic.starts_with('f')
         || mnemonic.contains("mxcsr")
-        || ["%mm", "%xmm", "%ymm", "%zmm"].iter().any(|r| operands.contains(r))
+        || ["%mm", "%xmm", "%ymm", "%zmm"]
+            .iter()
+            .any(|r| operands.contains(r))
 }
 
 #[test]
@@ -113,7 +138,10 @@ fn fp_instruction_detector() {
 #[test]
 fn no_x87_or_sse_instructions() {
     let asm = tool_output(&["llvm-objdump", "objdump"], &["-d", "--no-show-raw-insn"]);
-    assert!(asm.contains("<luaV_execute>:"), "no disassembly of luaV_execute");
+    assert!(
+        asm.contains("<luaV_execute>:"),
+        "no disassembly of luaV_execute"
+    );
     let mut func = String::new();
     let mut bad = Vec::new();
     let mut count = 0usize;
@@ -123,9 +151,15 @@ fn no_x87_or_sse_instructions() {
             continue;
         }
         // "   1234:\tmnemonic\toperands" (objdump) or "    1234: \tmnemonic\toperands"
-        let Some((_, insn)) = line.split_once(':') else { continue };
+        let Some((_, insn)) = line.split_once(':') else {
+            continue;
+        };
         let insn = insn.trim();
-        if insn.is_empty() || !line.trim_start().starts_with(|c: char| c.is_ascii_hexdigit()) {
+        if insn.is_empty()
+            || !line
+                .trim_start()
+                .starts_with(|c: char| c.is_ascii_hexdigit())
+        {
             continue;
         }
         let mut parts = insn.splitn(2, char::is_whitespace);
@@ -136,6 +170,13 @@ fn no_x87_or_sse_instructions() {
             bad.push(format!("{func} {insn}"));
         }
     }
-    assert!(count > 10_000, "only {count} instructions disassembled: parsing broke?");
-    assert!(bad.is_empty(), "x87/MMX/SSE instructions in the module:\n{}", bad.join("\n"));
+    assert!(
+        count > 10_000,
+        "only {count} instructions disassembled: parsing broke?"
+    );
+    assert!(
+        bad.is_empty(),
+        "x87/MMX/SSE instructions in the module:\n{}",
+        bad.join("\n")
+    );
 }

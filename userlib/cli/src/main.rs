@@ -303,7 +303,10 @@ fn script_json(s: &kcompletion::ScriptInfo) -> serde_json::Value {
 
 fn scripts_text(list: &[kcompletion::ScriptInfo]) -> String {
     let width = list.iter().map(|s| s.name.len()).max().unwrap_or(0).max(4);
-    let mut out = format!("{:<width$}  {:<8}  {:>10}  ERROR\n", "NAME", "STATE", "MEMORY");
+    let mut out = format!(
+        "{:<width$}  {:<8}  {:>10}  ERROR\n",
+        "NAME", "STATE", "MEMORY"
+    );
     for s in list {
         out.push_str(&format!(
             "{:<width$}  {:<8}  {:>10}  {}\n",
@@ -405,7 +408,10 @@ fn run(cmd: &Cmd) -> Outcome {
             let source = match source {
                 Ok(s) => s,
                 Err(e) => {
-                    eprintln!("kcompletion: run {name:?}: cannot read {}: {e}", file.display());
+                    eprintln!(
+                        "kcompletion: run {name:?}: cannot read {}: {e}",
+                        file.display()
+                    );
                     return Ok(1);
                 }
             };
@@ -456,12 +462,19 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.kind() == ErrorKind::CompileError => {
             // The compiler's message names the script and the line: print it as it is.
-            eprintln!("kcompletion: run: {}", e.detail().unwrap_or("does not compile"));
+            eprintln!(
+                "kcompletion: run: {}",
+                e.detail().unwrap_or("does not compile")
+            );
             ExitCode::from(exit_code(e.kind()))
         }
         Err(e) => {
             if let Cmd::Run { file, name } = &cli.cmd {
-                eprintln!("kcompletion: run {:?}: {}", script_name(file, name), e.cause());
+                eprintln!(
+                    "kcompletion: run {:?}: {}",
+                    script_name(file, name),
+                    e.cause()
+                );
                 return ExitCode::from(exit_code(e.kind()));
             }
             match subcommand_name(&cli.cmd) {

@@ -45,7 +45,9 @@ pub struct ScriptInfo {
 
 impl ScriptInfo {
     fn from_raw(raw: &KcScriptInfo) -> ScriptInfo {
-        let text = |b: &[u8], n: u32| String::from_utf8_lossy(&b[..(n as usize).min(b.len())]).into_owned();
+        let text = |b: &[u8], n: u32| {
+            String::from_utf8_lossy(&b[..(n as usize).min(b.len())]).into_owned()
+        };
         ScriptInfo {
             name: text(&raw.name, raw.name_len),
             state: match raw.state {

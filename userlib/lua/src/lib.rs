@@ -228,7 +228,11 @@ fn script_table(lua: &Lua, s: &kcompletion::ScriptInfo) -> LuaResult<LuaTable> {
 fn source_arg(v: &Value, n: usize, func: &str) -> LuaResult<String> {
     match v {
         Value::String(s) => Ok(s.to_str()?.to_owned()),
-        other => Err(bad_arg(n, func, format!("string expected, got {}", lua_type(other)))),
+        other => Err(bad_arg(
+            n,
+            func,
+            format!("string expected, got {}", lua_type(other)),
+        )),
     }
 }
 
