@@ -327,7 +327,10 @@ pub fn parse_cargo_test(output: &str) -> CargoTestSummary {
 /// `tests/guest/suites` (blank lines and `#` comments skipped), run from
 /// `dir`, wrapped in `KC-SUITE <name>` / `KC-SUITE-END <name> <status>`
 /// markers (also written to the kernel log, for console context).
-pub fn suites_job(list: &str, dir: &str) -> Option<String> {
+///
+/// With `after` (a shell command run from `dir` with the suite's name as its last argument),
+/// every suite is followed by a pseudo-suite `after-<name>` that checks what it left behind.
+pub fn suites_job(list: &str, dir: &str, after: Option<&str>) -> Option<String> {
     let dir = shell_quote(dir);
     let mut job = String::new();
     let mut seen: Vec<String> = Vec::new();
@@ -343,16 +346,24 @@ pub fn suites_job(list: &str, dir: &str) -> Option<String> {
             name = format!("{base}_{k}");
             k += 1;
         }
-        job.push_str(&format!(
-            "cd {dir} || exit 1\n\
-             echo 'KC-SUITE {name}'; echo 'KC-SUITE {name}' > /dev/kmsg\n\
-             sh -c {} </dev/null 2>&1; st=$?\n\
-             echo \"KC-SUITE-END {name} $st\"; echo \"KC-SUITE-END {name} $st\" > /dev/kmsg\n",
-            shell_quote(line)
-        ));
+        job.push_str(&format!("cd {dir} || exit 1\n"));
+        job.push_str(&marked(&name, line));
+        if let Some(after) = after {
+            job.push_str(&marked(&format!("after-{name}"), &format!("{after} {name}")));
+        }
         seen.push(name);
     }
     (!seen.is_empty()).then_some(job)
+}
+
+/// One command between `KC-SUITE` markers, on the job's stdout and in the kernel log.
+fn marked(name: &str, cmd: &str) -> String {
+    format!(
+        "echo 'KC-SUITE {name}'; echo 'KC-SUITE {name}' > /dev/kmsg\n\
+         sh -c {} </dev/null 2>&1; st=$?\n\
+         echo \"KC-SUITE-END {name} $st\"; echo \"KC-SUITE-END {name} $st\" > /dev/kmsg\n",
+        shell_quote(cmd)
+    )
 }
 
 /// Quote one word for a POSIX shell (busybox ash).
@@ -522,6 +533,7 @@ mod tests {
         let job = suites_job(
             "# comment\n\nsh basics.sh\nsh basics.sh --again\nlua5.4 it's.lua\n",
             "/t",
+            None,
         )
         .unwrap();
         assert!(job.contains("KC-SUITE basics'"));
@@ -530,7 +542,11 @@ mod tests {
         assert!(job.contains("sh -c 'lua5.4 it'\\''s.lua'"));
         assert!(job.contains("KC-SUITE-END basics_2 $st"));
         assert_eq!(job.matches("cd /t || exit 1").count(), 3);
-        assert!(suites_job("# nothing\n", "/t").is_none());
+        assert!(suites_job("# nothing\n", "/t", None).is_none());
+        let job = suites_job("sh basics.sh\n", "/t", Some("sh after.sh")).unwrap();
+        assert!(job.contains("KC-SUITE after-basics'"));
+        assert!(job.contains("sh -c 'sh after.sh basics' </dev/null"));
+        assert!(job.contains("KC-SUITE-END after-basics $st"));
     }
 
     #[test]

@@ -1,3 +1,8 @@
-//! Raw ioctl helpers shared by the guest test programs of the driver.
+//! Shared pieces of the guest test programs of the driver: raw ioctl helpers, a seedable
+//! random stream, KTAP output and flag parsing.
 
+pub mod args;
+pub mod ktap;
+pub mod progress;
+pub mod rng;
 pub mod sys;

@@ -14,29 +14,15 @@
 //! caught by the guest runner. KTAP output.
 
 use kcompletion_abi::*;
+use kcompletion_driver_tests::ktap::Ktap;
+use kcompletion_driver_tests::rng::Rng;
 use kcompletion_driver_tests::sys::*;
+use kcompletion_driver_tests::args;
+use kcompletion_driver_tests::progress::progress_reporter;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 /// Addresses that must never be dereferenced successfully.
 struct BadAddrs {
@@ -68,7 +54,7 @@ const KNOWN: [u32; 15] = [
 
 const SCRIPTS: [&str; 6] = [
     "return 1",
-    "local c = completion.new() c:complete() assert(c:wait(10))",
+    "local c = require(\"completion\").new() c:complete() assert(c:wait(10))",
     "while true do end",
     "x = = 1",
     "error('boom')",
@@ -155,7 +141,7 @@ impl Worker {
                 }
                 let n = self.rng.below(512) as usize;
                 for i in 0..n {
-                    self.buf[i] = self.rng.next() as u8;
+                    self.buf[i] = self.rng.next_u64() as u8;
                 }
                 base
             }
@@ -180,7 +166,7 @@ impl Worker {
             2 => self.rng.below(301),
             _ => 1 + self.rng.below(63),
         } as usize;
-        (0..len).map(|_| self.rng.next() as u8).collect()
+        (0..len).map(|_| self.rng.next_u64() as u8).collect()
     }
 
     fn keep(&mut self, r: Res<i32>) {
@@ -204,9 +190,9 @@ impl Worker {
             3 => {
                 (KC_IOC_MAGIC << 8)
                     | (self.rng.below(256) as u32)
-                    | ((self.rng.next() as u32) & 0xffff_0000)
+                    | ((self.rng.next_u64() as u32) & 0xffff_0000)
             }
-            _ => self.rng.next() as u32,
+            _ => self.rng.next_u64() as u32,
         };
         let arg = self.pick_arg();
         if arg == self.buf.as_ptr() as usize {
@@ -230,7 +216,7 @@ impl Worker {
         let name = self.name();
         let mut kn = kname(&name);
         if self.rng.chance(5) {
-            kn.reserved = self.rng.next() as u32;
+            kn.reserved = self.rng.next_u64() as u32;
         }
         match self.rng.below(14) {
             0 | 1 => {
@@ -239,12 +225,12 @@ impl Worker {
                     mode: if self.rng.chance(90) {
                         0o600 | (self.rng.below(0o200) as u32)
                     } else {
-                        self.rng.next() as u32
+                        self.rng.next_u64() as u32
                     },
                     flags: if self.rng.chance(90) {
                         self.rng.below(2) as u32
                     } else {
-                        self.rng.next() as u32
+                        self.rng.next_u64() as u32
                     },
                 };
                 let r = self.check("create", ioctl(&self.dev, KC_IOC_CREATE, &mut c));
@@ -256,7 +242,7 @@ impl Worker {
                     access: if self.rng.chance(90) {
                         1 + self.rng.below(3) as u32
                     } else {
-                        self.rng.next() as u32
+                        self.rng.next_u64() as u32
                     },
                     reserved: if self.rng.chance(95) { 0 } else { 1 },
                 };
@@ -273,7 +259,7 @@ impl Worker {
                     entries: entries.as_mut_ptr() as u64,
                     capacity: cap,
                     count: 0,
-                    cursor: self.rng.next() as u32 % 64,
+                    cursor: self.rng.next_u64() as u32 % 64,
                     reserved: if self.rng.chance(95) { 0 } else { 1 },
                 };
                 if let Ok(n) = self.check("list", ioctl(&self.dev, KC_IOC_LIST, &mut l)) {
@@ -365,7 +351,7 @@ impl Worker {
                         run.source = self.pick_arg() as u64;
                     }
                     if self.rng.chance(5) {
-                        run.source_len = self.rng.next() as u32;
+                        run.source_len = self.rng.next_u64() as u32;
                     }
                     let _ = self.check("run", ioctl(&self.dev, KC_IOC_RUN, &mut run));
                 } else {
@@ -391,21 +377,19 @@ impl Worker {
 }
 
 fn main() {
-    println!("KTAP version 1");
+    let mut ktap = Ktap::start();
     let mut calls: u64 = 200_000;
     let mut seed: u64 = now_ns(libc::CLOCK_REALTIME) | 1;
-    let mut threads: usize = 4;
-    let args: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i + 1 < args.len() {
-        match args[i].as_str() {
-            "--calls" => calls = args[i + 1].parse().expect("--calls N"),
-            "--seed" => seed = args[i + 1].parse().expect("--seed S"),
-            "--threads" => threads = args[i + 1].parse().expect("--threads T"),
-            a => panic!("unknown argument {a}"),
-        }
-        i += 2;
-    }
+    let mut threads: u64 = 4;
+    args::parse(
+        "kc-fuzz [--calls N] [--seed S] [--threads T]",
+        &mut [
+            ("calls", &mut calls),
+            ("seed", &mut seed),
+            ("threads", &mut threads),
+        ],
+    );
+    let threads = threads.clamp(1, 64) as usize;
     println!("# kc-fuzz --calls {calls} --seed {seed} --threads {threads}");
 
     // SAFETY: Anonymous mappings for addresses that are (or become) invalid.
@@ -458,7 +442,7 @@ fn main() {
             let (bad, findings, done) = (bad.clone(), findings.clone(), done.clone());
             thread::spawn(move || {
                 let mut w = Worker {
-                    rng: Rng(seed ^ ((t as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1),
+                    rng: Rng::new(seed, t as u64),
                     dev: open_dev(),
                     fds: Vec::new(),
                     buf: vec![0u8; 4096],
@@ -472,6 +456,10 @@ fn main() {
             })
         })
         .collect();
+    let progress = {
+        let done = done.clone();
+        progress_reporter(move || done.load(Ordering::Relaxed), calls, "calls")
+    };
     let mut crashed = 0;
     for w in workers {
         if w.join().is_err() {
@@ -480,6 +468,7 @@ fn main() {
     }
     stop.store(true, Ordering::Relaxed);
     let flaps = flapper.join().unwrap_or(0);
+    progress.stop();
 
     // Clean up: stop scripts, unlink every name that is left.
     let dev = open_dev();
@@ -502,28 +491,19 @@ fn main() {
     for f in findings.iter() {
         println!("# finding: {f}");
     }
-    let mut n = 0;
-    let mut failed = 0;
-    let mut report = |ok: bool, d: String| {
-        n += 1;
-        if !ok {
-            failed += 1;
-        }
-        println!("{}ok {n} - {d}", if ok { "" } else { "not " });
-    };
-    report(
+    ktap.case(
         crashed == 0,
         format!("{threads} fuzz threads ran to the end"),
     );
-    report(
+    ktap.case(
         total >= calls - threads as u64,
         format!("{total} calls made (seed {seed})"),
     );
-    report(
+    ktap.case(
         findings.is_empty(),
         format!("every result documented ({} findings)", findings.len()),
     );
-    report(
+    ktap.case(
         left == Ok(0),
         format!(
             "registry empty after cleanup ({} names were left, {left:?})",
@@ -531,9 +511,7 @@ fn main() {
         ),
     );
     println!("# page unmapped/remapped {flaps} times under the calls");
-    println!("1..{n}");
-    if failed > 0 {
-        println!("# replay: kc-fuzz --calls {calls} --seed {seed} --threads {threads}");
-    }
-    std::process::exit(if failed == 0 { 0 } else { 1 });
+    ktap.finish(Some(format!(
+        "replay: kc-fuzz --calls {calls} --seed {seed} --threads {threads}"
+    )));
 }

@@ -16,6 +16,10 @@
 //!
 //! KTAP output; prints the seed so a run can be replayed.
 
+use kcompletion_driver_tests::args;
+use kcompletion_driver_tests::ktap::Ktap;
+use kcompletion_driver_tests::progress::progress_reporter;
+use kcompletion_driver_tests::rng::Rng;
 use kcompletion_driver_tests::sys::*;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -23,19 +27,6 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 const OBJECTS: usize = 4;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 struct Model {
     granted: [AtomicI64; OBJECTS],
@@ -49,7 +40,7 @@ fn name(k: usize) -> String {
 }
 
 fn mixed(t: usize, seed: u64, ops: u64, model: &Model) {
-    let mut rng = Rng(seed ^ (t as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng::new(seed, t as u64);
     let dev = open_dev();
     let fds: Vec<OwnedFd> = (0..OBJECTS)
         .map(|k| open(&dev, &name(k)).unwrap())
@@ -140,32 +131,16 @@ fn mixed(t: usize, seed: u64, ops: u64, model: &Model) {
 }
 
 fn main() {
-    println!("KTAP version 1");
+    let mut ktap = Ktap::start();
     let mut ops: u64 = 1_000_000;
     let mut seed: u64 = now_ns(libc::CLOCK_REALTIME) | 1;
-    let mut threads: usize = 8;
-    let args: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i + 1 < args.len() {
-        match args[i].as_str() {
-            "--ops" => ops = args[i + 1].parse().expect("--ops N"),
-            "--seed" => seed = args[i + 1].parse().expect("--seed S"),
-            "--threads" => threads = args[i + 1].parse().expect("--threads T"),
-            a => panic!("unknown argument {a}"),
-        }
-        i += 2;
-    }
-    threads = threads.max(2) & !1;
+    let mut threads: u64 = 8;
+    args::parse(
+        "kc-stress [--ops N] [--seed S] [--threads T]",
+        &mut [("ops", &mut ops), ("seed", &mut seed), ("threads", &mut threads)],
+    );
+    let threads = (threads.clamp(2, 64) & !1) as usize;
     println!("# kc-stress --ops {ops} --seed {seed} --threads {threads}");
-    let mut n = 0;
-    let mut failed = 0;
-    let mut report = |ok: bool, d: String| {
-        n += 1;
-        if !ok {
-            failed += 1;
-        }
-        println!("{}ok {n} - {d}", if ok { "" } else { "not " });
-    };
 
     let dev = open_dev();
     let keep: Vec<OwnedFd> = (0..OBJECTS)
@@ -177,6 +152,10 @@ fn main() {
         ops: AtomicU64::new(0),
         errors: AtomicU64::new(0),
     });
+    let progress = {
+        let model = model.clone();
+        progress_reporter(move || model.ops.load(Ordering::Relaxed), ops, "operations")
+    };
 
     // Phase 1: mixed.
     let mixed_ops = ops * 7 / 10;
@@ -202,16 +181,16 @@ fn main() {
         }
     }
     let errors = model.errors.load(Ordering::Relaxed);
-    report(
+    ktap.case(
         joined && errors == 0,
         format!(
             "mixed phase: {} operations by {threads} threads, no unexpected error",
             model.ops.load(Ordering::Relaxed)
         ),
     );
-    report(
+    ktap.case(
         exact,
-        "mixed phase: done == granted - consumed for every object, exactly".into(),
+        "mixed phase: done == granted - consumed for every object, exactly",
     );
 
     // Phase 2: hand-off with long deadlines.
@@ -237,7 +216,7 @@ fn main() {
             }
         }));
         let (fd, m) = (handoff.clone(), model.clone());
-        let mut rng = Rng(seed ^ 0xabcdef ^ t as u64 | 1);
+        let mut rng = Rng::new(seed ^ 0xabcdef, t as u64);
         hs.push(thread::spawn(move || {
             let model = m;
             let mut left = per;
@@ -256,7 +235,7 @@ fn main() {
     }
     let joined = hs.into_iter().all(|h| h.join().is_ok());
     let left = info(&handoff).map(|i| i.done).unwrap_or(u32::MAX);
-    report(
+    ktap.case(
         joined && lost.load(Ordering::Relaxed) == 0 && left == 0,
         format!(
             "hand-off: {half} consumers x {per} waits met {half} producers' {} completions exactly ({} timed out, {left} left over)",
@@ -302,13 +281,13 @@ fn main() {
         model.ops.fetch_add(2, Ordering::Relaxed);
     }
     let joined = hs.into_iter().all(|h| h.join().is_ok());
-    report(
+    ktap.case(
         joined && !wrong.load(Ordering::Relaxed) && try_wait(&gate) == Err(libc::EAGAIN),
         format!("gates: {rounds} rounds of complete_all/reinit released all {threads} waiters each time, and none early"),
     );
     let total = model.ops.load(Ordering::Relaxed);
     println!("# phases 2+3: {} operations", total - before);
-    report(
+    ktap.case(
         total >= ops * 9 / 10,
         format!("{total} operations in all (asked for {ops})"),
     );
@@ -322,10 +301,9 @@ fn main() {
     drop(keep);
     let left =
         list_all(&dev, 256).map(|v| v.iter().filter(|i| info_name(i).starts_with("st.")).count());
-    report(left == Ok(0), "no stress object left behind".into());
-    println!("1..{n}");
-    if failed > 0 {
-        println!("# replay: kc-stress --ops {ops} --seed {seed} --threads {threads}");
-    }
-    std::process::exit(if failed == 0 { 0 } else { 1 });
+    ktap.case(left == Ok(0), "no stress object left behind");
+    progress.stop();
+    ktap.finish(Some(format!(
+        "replay: kc-stress --ops {ops} --seed {seed} --threads {threads}"
+    )));
 }
