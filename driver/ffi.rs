@@ -15,11 +15,17 @@ extern "C" {
     pub(crate) fn kcompletion_misc_register() -> c_int;
     pub(crate) fn kcompletion_misc_deregister();
 
-    pub(crate) fn kcompletion_obj_getfd(
-        obj: *const c_void,
+    pub(crate) fn kcompletion_obj_file_prepare(
         readable: bool,
         writable: bool,
+        file: *mut *mut bindings::file,
     ) -> c_int;
+    pub(crate) fn kcompletion_obj_file_install(
+        file: *mut bindings::file,
+        fd: c_int,
+        obj: *const c_void,
+    );
+    pub(crate) fn kcompletion_obj_file_discard(file: *mut bindings::file, fd: c_int);
 
     pub(crate) fn kcompletion_poll_wait(
         file: *mut bindings::file,

@@ -18,6 +18,7 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::{AsBytes, FromBytes};
 use kernel::uaccess::UserSlice;
+use core::ptr;
 
 // SAFETY: These are `#[repr(C)]` structs of integers (and byte arrays) with no padding
 // (explicit `reserved` fields), so every bit pattern is valid and no byte is uninitialised.
@@ -60,20 +61,41 @@ fn into_ret(r: Result<c_long>) -> c_long {
     }
 }
 
-/// A new fd holding one reference to `obj`.
-fn install_fd(obj: Arc<Object>, read: bool, write: bool) -> Result<c_long> {
-    obj.handle_opened();
-    let raw = Arc::into_raw(obj);
-    // SAFETY: `raw` is a valid object reference that the new file's `private_data` owns;
-    // `kcompletion_obj_release` gives it back.
-    let fd = unsafe { ffi::kcompletion_obj_getfd(raw.cast(), read, write) };
-    if fd < 0 {
-        // SAFETY: No file was created, so the reference is still ours.
-        let obj = unsafe { Arc::from_raw(raw) };
-        obj.handle_closed();
-        return Err(Error::from_errno(fd));
+/// A new object fd, made before the object it will hold is created or looked up, so that
+/// nothing can fail once an object is published or taken: a CREATE that fails leaves no
+/// name behind. Dropped without `install`, it is discarded.
+struct PreparedFd {
+    file: *mut bindings::file,
+    fd: c_int,
+}
+
+impl PreparedFd {
+    fn new(read: bool, write: bool) -> Result<Self> {
+        let mut file = ptr::null_mut();
+        // SAFETY: `file` is a valid place for the new file pointer.
+        let fd = unsafe { ffi::kcompletion_obj_file_prepare(read, write, &mut file) };
+        if fd < 0 {
+            return Err(Error::from_errno(fd));
+        }
+        Ok(PreparedFd { file, fd })
     }
-    Ok(fd as c_long)
+
+    /// Gives the file its reference to `obj` and publishes the fd.
+    fn install(self, obj: Arc<Object>) -> c_long {
+        obj.handle_opened();
+        let me = core::mem::ManuallyDrop::new(self);
+        // SAFETY: The prepared file and fd are ours and not yet installed; the file's
+        // `private_data` takes over the reference, which `kcompletion_obj_release` gives back.
+        unsafe { ffi::kcompletion_obj_file_install(me.file, me.fd, Arc::into_raw(obj).cast()) };
+        me.fd as c_long
+    }
+}
+
+impl Drop for PreparedFd {
+    fn drop(&mut self) {
+        // SAFETY: Never installed: the reserved fd and the file (no object yet) are ours.
+        unsafe { ffi::kcompletion_obj_file_discard(self.file, self.fd) };
+    }
 }
 
 /// Fills the userspace view of an object.
@@ -115,8 +137,9 @@ fn dev_ioctl(cmd: c_uint, arg: c_ulong) -> Result<c_long> {
                 return Err(EINVAL);
             }
             let name = Name::from_user(&req.name)?;
+            let fd = PreparedFd::new(true, true)?;
             let (obj, _new) = registry().create(&name, req.mode as u16, req.flags != 0)?;
-            install_fd(obj, true, true)
+            Ok(fd.install(obj))
         }
         KC_IOC_OPEN => {
             let req: KcOpen = read_arg(arg)?;
@@ -127,8 +150,9 @@ fn dev_ioctl(cmd: c_uint, arg: c_ulong) -> Result<c_long> {
             let name = Name::from_user(&req.name)?;
             let read = req.access & KC_ACCESS_READ != 0;
             let write = req.access & KC_ACCESS_WRITE != 0;
+            let fd = PreparedFd::new(read, write)?;
             let obj = registry().open(&name, read, write)?;
-            install_fd(obj, read, write)
+            Ok(fd.install(obj))
         }
         KC_IOC_UNLINK => {
             let req: KcName = read_arg(arg)?;
@@ -269,8 +293,14 @@ extern "C" fn kcompletion_obj_release(
     _inode: *mut bindings::inode,
     file: *mut bindings::file,
 ) -> c_int {
-    // SAFETY: The file's reference, taken in `install_fd`, is given back exactly once here.
-    let obj = unsafe { Arc::from_raw((*file).private_data.cast::<Object>()) };
+    // SAFETY: The file is being released; nothing else uses it.
+    let raw = unsafe { (*file).private_data.cast::<Object>() };
+    if raw.is_null() {
+        // A prepared file discarded before it got an object.
+        return 0;
+    }
+    // SAFETY: The file's reference, taken in `PreparedFd::install`, is given back exactly once.
+    let obj = unsafe { Arc::from_raw(raw) };
     obj.handle_closed();
     drop(obj);
     0

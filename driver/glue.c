@@ -8,6 +8,7 @@
  */
 #include <linux/anon_inodes.h>
 #include <linux/cred.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -78,10 +79,17 @@ void kcompletion_misc_deregister(void)
 	misc_deregister(&kc_misc);
 }
 
-/* <linux/anon_inodes.h> is not in 6.12's bindings; kc_obj_fops is only reachable from C. */
-int kcompletion_obj_getfd(void *obj, bool readable, bool writable)
+/*
+ * <linux/anon_inodes.h> and fd_install() are not in 6.12's bindings, and kc_obj_fops is only
+ * reachable from C. An object fd is made in two steps so that CREATE and OPEN allocate it
+ * before they publish or take an object, and nothing can fail after: prepare (a reserved fd
+ * number and a file whose private_data is still NULL), then install or discard.
+ */
+int kcompletion_obj_file_prepare(bool readable, bool writable, struct file **file)
 {
 	int flags = O_CLOEXEC;
+	struct file *f;
+	int fd;
 
 	if (readable && writable)
 		flags |= O_RDWR;
@@ -89,7 +97,30 @@ int kcompletion_obj_getfd(void *obj, bool readable, bool writable)
 		flags |= O_WRONLY;
 	else
 		flags |= O_RDONLY;
-	return anon_inode_getfd("[kcompletion]", &kc_obj_fops, obj, flags);
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	f = anon_inode_getfile("[kcompletion]", &kc_obj_fops, NULL, flags);
+	if (IS_ERR(f)) {
+		put_unused_fd(fd);
+		return PTR_ERR(f);
+	}
+	*file = f;
+	return fd;
+}
+
+/* Gives the prepared file its object reference and publishes the fd (cannot fail). */
+void kcompletion_obj_file_install(struct file *file, int fd, void *obj)
+{
+	file->private_data = obj;
+	fd_install(fd, file);
+}
+
+/* Drops a prepared file that never got an object (its release sees NULL private_data). */
+void kcompletion_obj_file_discard(struct file *file, int fd)
+{
+	put_unused_fd(fd);
+	fput(file);
 }
 
 /* poll_wait() is a static inline. */

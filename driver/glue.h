@@ -27,7 +27,9 @@ unsigned int kcompletion_param_max_per_user(void);
 bool kcompletion_param_selftest(void);
 int kcompletion_misc_register(void);
 void kcompletion_misc_deregister(void);
-int kcompletion_obj_getfd(void *obj, bool readable, bool writable);
+int kcompletion_obj_file_prepare(bool readable, bool writable, struct file **file);
+void kcompletion_obj_file_install(struct file *file, int fd, void *obj);
+void kcompletion_obj_file_discard(struct file *file, int fd);
 void kcompletion_poll_wait(struct file *file, struct wait_queue_head *wq,
 			   struct poll_table_struct *pt);
 void kcompletion_init_waitqueue(struct wait_queue_head *wq);

@@ -14,11 +14,11 @@
 //! caught by the guest runner. KTAP output.
 
 use kcompletion_abi::*;
+use kcompletion_driver_tests::args;
 use kcompletion_driver_tests::ktap::Ktap;
+use kcompletion_driver_tests::progress::progress_reporter;
 use kcompletion_driver_tests::rng::Rng;
 use kcompletion_driver_tests::sys::*;
-use kcompletion_driver_tests::args;
-use kcompletion_driver_tests::progress::progress_reporter;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

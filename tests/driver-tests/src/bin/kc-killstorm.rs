@@ -138,7 +138,11 @@ fn main() {
     let mut seed: u64 = now_ns(libc::CLOCK_REALTIME) | 1;
     args::parse(
         "kc-killstorm [--procs N] [--batch B] [--seed S]",
-        &mut [("procs", &mut procs), ("batch", &mut batch), ("seed", &mut seed)],
+        &mut [
+            ("procs", &mut procs),
+            ("batch", &mut batch),
+            ("seed", &mut seed),
+        ],
     );
     let batch = batch.clamp(1, 2000);
     println!("# kc-killstorm --procs {procs} --batch {batch} --seed {seed}");
@@ -225,7 +229,10 @@ fn main() {
         }
         if t0.elapsed() >= next_progress {
             next_progress += Duration::from_secs(30);
-            println!("# progress: {forked} of {procs} processes after {} s", t0.elapsed().as_secs());
+            println!(
+                "# progress: {forked} of {procs} processes after {} s",
+                t0.elapsed().as_secs()
+            );
         }
     }
     let storm = t0.elapsed();
@@ -237,7 +244,10 @@ fn main() {
     let i = info(&obj).expect("info after the storm");
     ktap.case(
         i.waiters == 0 && i.handles == 1,
-        format!("after the storm: {} waiters, {} handles (want 0 and 1)", i.waiters, i.handles),
+        format!(
+            "after the storm: {} waiters, {} handles (want 0 and 1)",
+            i.waiters, i.handles
+        ),
     );
     let pending = u64::from(i.done);
     let counted = consumed.load(Ordering::SeqCst);
@@ -257,16 +267,18 @@ fn main() {
 
     // No lost wake-up: fresh waiters, as many completions, everyone must get one.
     let fresh = 32;
-    let pids: Vec<_> = (0..fresh).map(|_| {
-        // SAFETY: The child makes raw system calls only and leaves with _exit.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            let r = wait_deadline(&obj, now_ns(libc::CLOCK_MONOTONIC) + 60_000_000_000, 0);
-            // SAFETY: Leaving the child without running destructors.
-            unsafe { libc::_exit(if r.is_ok() { 0 } else { 1 }) };
-        }
-        pid
-    }).collect();
+    let pids: Vec<_> = (0..fresh)
+        .map(|_| {
+            // SAFETY: The child makes raw system calls only and leaves with _exit.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                let r = wait_deadline(&obj, now_ns(libc::CLOCK_MONOTONIC) + 60_000_000_000, 0);
+                // SAFETY: Leaving the child without running destructors.
+                unsafe { libc::_exit(if r.is_ok() { 0 } else { 1 }) };
+            }
+            pid
+        })
+        .collect();
     for _ in 0..500 {
         if info(&obj).map(|i| i.waiters).unwrap_or(0) == fresh {
             break;

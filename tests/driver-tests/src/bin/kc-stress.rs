@@ -137,7 +137,11 @@ fn main() {
     let mut threads: u64 = 8;
     args::parse(
         "kc-stress [--ops N] [--seed S] [--threads T]",
-        &mut [("ops", &mut ops), ("seed", &mut seed), ("threads", &mut threads)],
+        &mut [
+            ("ops", &mut ops),
+            ("seed", &mut seed),
+            ("threads", &mut threads),
+        ],
     );
     let threads = (threads.clamp(2, 64) & !1) as usize;
     println!("# kc-stress --ops {ops} --seed {seed} --threads {threads}");
