@@ -10,6 +10,7 @@ use crate::ffi;
 use crate::name::Name;
 use crate::object::{deadline_from_user, Object, Snapshot, POLL_ERROR, POLL_READABLE};
 use crate::registry::registry;
+use core::ptr;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
 use kernel::error::code::{EAGAIN, EBADF, EINVAL, ENOTTY};
@@ -18,7 +19,6 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::{AsBytes, FromBytes};
 use kernel::uaccess::UserSlice;
-use core::ptr;
 
 // SAFETY: These are `#[repr(C)]` structs of integers (and byte arrays) with no padding
 // (explicit `reserved` fields), so every bit pattern is valid and no byte is uninitialised.

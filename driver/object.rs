@@ -240,16 +240,8 @@ impl Object {
             unsafe {
                 bindings::prepare_to_wait_exclusive(self.wq.get(), entry.get(), TASK_INTERRUPTIBLE)
             };
-            {
-                let mut locked = self.lock();
-                let c = locked.counters();
-                if Self::consume(c) {
-                    c.waiters -= 1;
-                    drop(locked);
-                    // SAFETY: `entry` was queued on `wq` by `prepare_to_wait_exclusive`.
-                    unsafe { bindings::finish_wait(self.wq.get(), entry.get()) };
-                    return Ok(());
-                }
+            if self.take_queued(&entry) {
+                return Ok(());
             }
             if kernel::current!().signal_pending() || interrupted() {
                 break Err(WaitError::Interrupted);
@@ -272,16 +264,9 @@ impl Object {
                     };
                     if left == 0 {
                         // The timer fired: one last look, then give up.
-                        let mut locked = self.lock();
-                        let c = locked.counters();
-                        if Self::consume(c) {
-                            c.waiters -= 1;
-                            drop(locked);
-                            // SAFETY: As above.
-                            unsafe { bindings::finish_wait(self.wq.get(), entry.get()) };
+                        if self.take_queued(&entry) {
                             return Ok(());
                         }
-                        drop(locked);
                         break Err(WaitError::TimedOut);
                     }
                 }
@@ -290,13 +275,7 @@ impl Object {
             // through `autoremove_wake_function` has already dequeued `entry`, so on success
             // `finish_wait` below takes no lock; only when there is nothing to take does the
             // loop queue the entry again and check once more.
-            let mut locked = self.lock();
-            let c = locked.counters();
-            if Self::consume(c) {
-                c.waiters -= 1;
-                drop(locked);
-                // SAFETY: `entry` was initialised above; `finish_wait` handles a dequeued entry.
-                unsafe { bindings::finish_wait(self.wq.get(), entry.get()) };
+            if self.take_queued(&entry) {
                 return Ok(());
             }
         };
@@ -310,6 +289,23 @@ impl Object {
             locked.wake_one();
         }
         result
+    }
+
+    /// For a waiter of `wait_until` whose `entry` is (or was, before a wake-up dequeued it)
+    /// on the queue: takes a completion if there is one, and then leaves the waiter count and
+    /// the queue. `finish_wait` takes no lock when a wake-up has already dequeued `entry`.
+    fn take_queued(&self, entry: &Opaque<bindings::wait_queue_entry>) -> bool {
+        let mut locked = self.lock();
+        let c = locked.counters();
+        if !Self::consume(c) {
+            return false;
+        }
+        c.waiters -= 1;
+        drop(locked);
+        // SAFETY: `entry` was initialised by this waiter and queued on `wq` by
+        // `prepare_to_wait_exclusive`; `finish_wait` also handles an already dequeued entry.
+        unsafe { bindings::finish_wait(self.wq.get(), entry.get()) };
+        true
     }
 
     /// Registers a poller and reports readiness (readable while `done > 0`).

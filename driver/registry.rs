@@ -153,14 +153,10 @@ impl Registry {
             )
         };
         let mut t = self.tables.lock();
-        if let Some(obj) = t.names.get(name) {
-            if exclusive {
-                return Err(EEXIST);
-            }
-            if !obj.permits(true, true) {
-                return Err(EACCES);
-            }
-            return Ok((obj.clone(), false));
+        match permitted(&t.names, name, true, true) {
+            Err(e) if e == ENOENT => {}
+            _ if exclusive => return Err(EEXIST),
+            found => return found.map(|obj| (obj.clone(), false)),
         }
         // SAFETY: Reading module parameters is always valid.
         let (max_objects, max_per_user) = unsafe {
@@ -240,21 +236,14 @@ impl Registry {
     /// Opens the object `name` for the given access.
     pub(crate) fn open(&self, name: &Name, read: bool, write: bool) -> Result<Arc<Object>> {
         let t = self.tables.lock();
-        let obj = t.names.get(name).ok_or(ENOENT)?;
-        if !obj.permits(read, write) {
-            return Err(EACCES);
-        }
-        Ok(obj.clone())
+        permitted(&t.names, name, read, write).cloned()
     }
 
     /// Removes `name`; its object lives on while referenced. Needs write permission.
     pub(crate) fn unlink(&self, name: &Name) -> Result {
         let removed = {
             let mut t = self.tables.lock();
-            let obj = t.names.get(name).ok_or(ENOENT)?;
-            if !obj.permits(false, true) {
-                return Err(EACCES);
-            }
+            permitted(&t.names, name, false, true)?;
             t.names.remove(name)
         };
         if let Some(obj) = removed {
@@ -325,6 +314,21 @@ impl Registry {
     pub(crate) fn named(&self) -> usize {
         self.tables.lock().names.len()
     }
+}
+
+/// The object named `name`, if the caller may use it for `read` / `write`: else `ENOENT`
+/// (no such name) or `EACCES`.
+fn permitted<'a>(
+    names: &'a NameTable,
+    name: &Name,
+    read: bool,
+    write: bool,
+) -> Result<&'a Arc<Object>> {
+    let obj = names.get(name).ok_or(ENOENT)?;
+    if !obj.permits(read, write) {
+        return Err(EACCES);
+    }
+    Ok(obj)
 }
 
 /// The kernel-side API: the registry userspace sees, for code inside the kernel (the Lua

@@ -349,7 +349,10 @@ pub fn suites_job(list: &str, dir: &str, after: Option<&str>) -> Option<String> 
         job.push_str(&format!("cd {dir} || exit 1\n"));
         job.push_str(&marked(&name, line));
         if let Some(after) = after {
-            job.push_str(&marked(&format!("after-{name}"), &format!("{after} {name}")));
+            job.push_str(&marked(
+                &format!("after-{name}"),
+                &format!("{after} {name}"),
+            ));
         }
         seen.push(name);
     }

@@ -64,6 +64,22 @@ enum Cmd {
         #[arg(last = true)]
         cmd: Vec<String>,
     },
+    /// Run the ioctl fuzzer (kc-fuzz) on the debug kernel for longer than CI does; a
+    /// failure prints the seed that replays it. Fails on a finding, a splat or a leak.
+    Fuzz {
+        /// Calls in all (CI runs 200000).
+        #[arg(long, default_value_t = 1_000_000)]
+        calls: u64,
+        /// Seed to replay (default: from the clock, printed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Fuzzing threads.
+        #[arg(long, default_value_t = 4)]
+        threads: u32,
+        /// Overall time limit, in seconds.
+        #[arg(long, default_value_t = 6 * 3600)]
+        timeout: u64,
+    },
     /// Benchmarks (issue 6): one guest boot on the release kernel, deterministic
     /// instruction-count clock by default; writes target/bench/report.md and SVG plots.
     Bench {
@@ -103,6 +119,24 @@ fn main() {
             cmd,
         } => cmd_vm(&include, flavour, timeout, no_module, kmemleak, &cmd),
         Cmd::Initramfs { out } => initramfs_only(&out),
+        Cmd::Fuzz {
+            calls,
+            seed,
+            threads,
+            timeout,
+        } => {
+            let mut cmd = vec![
+                "kc-fuzz".to_string(),
+                "--calls".into(),
+                calls.to_string(),
+                "--threads".into(),
+                threads.to_string(),
+            ];
+            if let Some(seed) = seed {
+                cmd.extend(["--seed".into(), seed.to_string()]);
+            }
+            cmd_vm(&[], Flavour::Debug, timeout, false, true, &cmd)
+        }
         Cmd::Bench {
             quick,
             wallclock,
@@ -403,7 +437,7 @@ fn test_job(only: Option<&str>) -> Result<String> {
         "/usr/share/kcompletion/tests",
         Some("sh after-suite.sh"),
     )
-        .with_context(|| format!("{} lists no suites", path.display()))
+    .with_context(|| format!("{} lists no suites", path.display()))
 }
 
 fn cmd_test(only: Option<&str>) -> Result<i32> {
@@ -429,7 +463,7 @@ fn cmd_test(only: Option<&str>) -> Result<i32> {
         initrd,
         kunit: true,
         idle_timeout: Duration::from_secs(180),
-        total_timeout: Duration::from_secs(1500),
+        total_timeout: Duration::from_secs(3900),
         echo: Echo::Prefixed,
     };
     let r = qemu::boot(&p.kernel, &opts)?;
