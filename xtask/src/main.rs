@@ -462,7 +462,7 @@ fn cmd_test(only: Option<&str>) -> Result<i32> {
         name: "test".into(),
         initrd,
         kunit: true,
-        idle_timeout: Duration::from_secs(180),
+        idle_timeout: Duration::from_secs(300),
         total_timeout: Duration::from_secs(3900),
         echo: Echo::Prefixed,
     };

@@ -949,6 +949,10 @@ fn main() {
                 }
                 check!(pid > 0, "fork failed: {}", errname(errno()));
                 pids.push(pid);
+                if pids.len() % 250 == 0 {
+                    // Forking under TCG and KASAN is slow: show the runner we are alive.
+                    println!("# {} waiters forked", pids.len());
+                }
             }
             let t0 = Instant::now();
             let mut i = ok("info", info(&fd))?;
