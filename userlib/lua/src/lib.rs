@@ -990,14 +990,20 @@ const LUAJIT_FFI: &str = r#"
 local methods, mt, k = ...
 local ok, ffi = pcall(require, "ffi")
 if not ok or not jit then return false end
-pcall(ffi.cdef, [[
-int ioctl(int fd, unsigned long request, ...);
-int clock_gettime(int clk, struct kc_timespec *ts);
-struct kc_timespec { long tv_sec; long tv_nsec; };
-struct kc_wait { uint64_t deadline_ns; uint32_t flags; uint32_t reserved; };
-struct kc_handle { int32_t fd; };
-]])
+-- One declaration at a time: a program may have declared the functions already (an error
+-- here, harmless: C.ioctl and C.clock_gettime are then its declarations).
+for _, decl in ipairs {
+  "struct kc_timespec { long tv_sec; long tv_nsec; };",
+  "struct kc_wait { uint64_t deadline_ns; uint32_t flags; uint32_t reserved; };",
+  "struct kc_handle { int32_t fd; };",
+  "int ioctl(int fd, unsigned long request, ...);",
+  "int clock_gettime(int clk, struct kc_timespec *ts);",
+} do
+  pcall(ffi.cdef, decl)
+end
 local C, cast, errno, getmetatable = ffi.C, ffi.cast, ffi.errno, getmetatable
+-- Raises (and the C methods stay) if a declaration is missing.
+local _ = C.ioctl, C.clock_gettime
 local HP = ffi.typeof("struct kc_handle *")
 local wait_arg = ffi.new("struct kc_wait")
 local ts = ffi.new("struct kc_timespec")
