@@ -13,7 +13,7 @@ local function t(label, f)
 end
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 local unpack = table.unpack or unpack
--- the same wrapper userlib/lua puts around every function and method (WRAP_ERRORS)
+-- the wrapper userlib/lua used to put around every function and method (WRAP_ERRORS, gone)
 local function wrap(f)
   return function(...)
     local r = pack(pcall(f, ...))
@@ -43,5 +43,18 @@ t("c:complete()", function() for _ = 1, n do c:complete() end end)
 t("c:trywait()", function() for _ = 1, n do c:trywait() end end)
 t("c:complete()+c:trywait()", function() for _ = 1, n do c:complete(); c:trywait() end end)
 local mt = debug and debug.getmetatable and debug.getmetatable(c)
+local trywait = c.trywait
+t("cached method trywait(c)", function() for _ = 1, n do trywait(c) end end)
+-- Under LuaJIT with the FFI, the methods are Lua functions calling ioctl through the FFI; the
+-- C API function each falls back to is its upvalue slow_<name>: time it alone for comparison.
+if jit and debug and debug.getupvalue then
+  for i = 1, 64 do
+    local k, v = debug.getupvalue(trywait, i)
+    if k == nil then break end
+    if k == "slow_trywait" then
+      t("c:trywait() through the C API", function() for _ = 1, n do v(c) end end)
+    end
+  end
+end
 print("KCB-PROFILE interp=" .. tag .. " what=__index_is_a ns=0 " .. type(mt and mt.__index))
 c:close()

@@ -339,6 +339,9 @@ pub fn p2(cfg: &Config) {
 
 // ------------------------------------------------------------------ micro
 
+/// A `micro` case: its name and the call it times.
+type MicroCase<'a> = (&'static str, Box<dyn Fn() + 'a>);
+
 /// Per-call costs without blocking, to attribute the differences of P1 (under `-icount`
 /// these are exact instruction counts): the syscall path alone, and each mechanism's signal
 /// and consume halves.
@@ -363,7 +366,7 @@ pub fn micro(cfg: &Config) {
         (now_ns() - t0) as f64 / n as f64
     };
     for rep in 0..cfg.reps.min(3) {
-        let cases: Vec<(&str, Box<dyn Fn()>)> = vec![
+        let cases: Vec<MicroCase<'_>> = vec![
             // SAFETY: getppid cannot fail.
             (
                 "getppid",

@@ -1,4 +1,4 @@
--- LuaRocks spec for the kcompletion Lua module (a Rust cdylib built with mlua).
+-- LuaRocks spec for the kcompletion Lua module (a Rust cdylib on the Lua C API, mlua-sys).
 -- From a checkout: cd userlib/lua && luarocks make kcompletion-scm-1.rockspec
 -- (luarocks --lua-version 5.1 ... for Lua 5.1; a LuaJIT-configured luarocks picks the luajit
 -- feature). The driver itself (/dev/kcompletion) is not part of this rock.

@@ -129,3 +129,28 @@ print("ALL OK")
     let (ok, out) = run_lua("/dev/null", &script);
     assert!(ok && out.contains("ALL OK"), "{}:\n{out}", interpreter());
 }
+
+/// Under LuaJIT (with its FFI, as Debian's is), the hot methods are the FFI versions (Lua
+/// functions); elsewhere every method is a C function.
+#[test]
+fn hot_methods_are_ffi_under_luajit() {
+    let expect = if cfg!(feature = "luajit") { "Lua" } else { "C" };
+    let script = format!(
+        r#"{PRELUDE}
+local methods = debug.getregistry().kcompletion.__index
+for _, m in ipairs {{"complete", "complete_all", "reinit", "trywait", "done", "wait"}} do
+  local what = debug.getinfo(methods[m], "S").what
+  assert(what == "{expect}", m .. " is a " .. what .. " function")
+end
+for _, m in ipairs {{"info", "name", "fd", "close", "pollfd", "events", "timeout"}} do
+  assert(debug.getinfo(methods[m], "S").what == "C", m)
+end
+-- a wrong self raises the C function's error through the FFI versions too
+raises("bad argument #1 to 'complete' (kcompletion expected, got number)", methods.complete, 42)
+raises("bad argument #1 to 'wait' (kcompletion expected, got nil)", methods.wait)
+print("ALL OK")
+"#
+    );
+    let (ok, out) = run_lua("/nonexistent/kcompletion", &script);
+    assert!(ok && out.contains("ALL OK"), "{}:\n{out}", interpreter());
+}
