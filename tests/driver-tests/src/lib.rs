@@ -5,4 +5,5 @@ pub mod args;
 pub mod ktap;
 pub mod progress;
 pub mod rng;
+pub mod spawn;
 pub mod sys;

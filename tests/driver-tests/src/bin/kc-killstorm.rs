@@ -24,6 +24,7 @@ use kcompletion_abi::*;
 use kcompletion_driver_tests::args;
 use kcompletion_driver_tests::ktap::Ktap;
 use kcompletion_driver_tests::rng::Rng;
+use kcompletion_driver_tests::spawn::{spawn, ChildStack};
 use kcompletion_driver_tests::sys::*;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,8 +40,6 @@ struct ChildArgs {
     own: bool,
     consumed: *const AtomicU64,
 }
-
-const STACK: usize = 64 * 1024;
 
 /// A child: block on the object forever, counting each wait that returned. It shares the
 /// parent's memory (`CLONE_VM`, as vfork does, but the parent runs on), so it only makes raw
@@ -79,31 +78,6 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
             Err(_) => unsafe { libc::_exit(4) },
         }
     }
-}
-
-/// A stack (with its ChildArgs at the top) per child of a batch.
-struct Slot {
-    stack: Vec<u8>,
-}
-
-fn spawn_child(slot: &mut Slot, args: ChildArgs) -> libc::pid_t {
-    let top = slot.stack.as_mut_ptr() as usize + slot.stack.len();
-    let args_at = (top - std::mem::size_of::<ChildArgs>()) & !63;
-    // SAFETY: `args_at` is inside the slot's buffer, aligned, and not used by anyone else.
-    unsafe { std::ptr::write(args_at as *mut ChildArgs, args) };
-    let stack_top = (args_at - 64) & !15;
-    // SAFETY: A new process sharing our memory runs `child` on the slot's stack, which stays
-    // allocated and untouched by us until the child is reaped; SIGCHLD makes it waitable.
-    let pid = unsafe {
-        libc::clone(
-            child,
-            stack_top as *mut libc::c_void,
-            libc::CLONE_VM | libc::SIGCHLD,
-            args_at as *mut libc::c_void,
-        )
-    };
-    assert!(pid > 0, "clone: {}", errname(errno()));
-    pid
 }
 
 fn kill(pid: libc::pid_t) {
@@ -169,11 +143,7 @@ fn main() {
     let (mut waiting_at_kill, mut rmmod_tries, mut rmmod_refused) = (0u64, 0u64, 0u64);
     let mut bad_ends = 0u64;
     let mut next_progress = Duration::from_secs(30);
-    let mut slots: Vec<Slot> = (0..batch)
-        .map(|_| Slot {
-            stack: vec![0u8; STACK],
-        })
-        .collect();
+    let mut slots: Vec<ChildStack> = (0..batch).map(|_| ChildStack::new()).collect();
     while forked < procs {
         let n = batch.min(procs - forked);
         let mut alive: Vec<libc::pid_t> = Vec::with_capacity(n as usize);
@@ -184,7 +154,7 @@ fn main() {
                 own: rng.chance(50),
                 consumed,
             };
-            alive.push(spawn_child(slot, args));
+            alive.push(spawn(slot, child, args));
             forked += 1;
             if rng.chance(20) {
                 // Killed at once: usually before it reached the driver, sometimes inside OPEN.
@@ -199,7 +169,7 @@ fn main() {
                 granted += 1;
             }
         }
-        if rng.chance(30) {
+        if rmmod_tries == 0 || rng.chance(30) {
             rmmod_tries += 1;
             rmmod_refused += u64::from(try_rmmod() == libc::EWOULDBLOCK);
         }
