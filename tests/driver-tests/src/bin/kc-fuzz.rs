@@ -20,6 +20,7 @@ use kcompletion_driver_tests::progress::progress_reporter;
 use kcompletion_driver_tests::rng::Rng;
 use kcompletion_driver_tests::sys::*;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::thread::JoinHandleExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -60,6 +61,34 @@ const SCRIPTS: [&str; 6] = [
     "error('boom')",
     "local t = {} for i = 1, 100000 do t[i] = string.rep('x', 100) end",
 ];
+
+extern "C" fn on_kick(_: libc::c_int) {}
+
+/// Random arguments can make a WAIT read a deadline far in the future (through an unaligned
+/// or stale pointer). So that no call blocks for long, every worker is sent SIGUSR1 (a no-op
+/// handler without SA_RESTART) every 50 ms: a blocked WAIT returns EINTR, which is also a
+/// path worth fuzzing.
+fn kicker(workers: Vec<libc::pthread_t>, stop: Arc<AtomicBool>) -> thread::JoinHandle<u64> {
+    // SAFETY: Installs a handler that does nothing.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_kick as *const () as usize;
+        sa.sa_flags = 0;
+        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+    }
+    thread::spawn(move || {
+        let mut kicks = 0;
+        while !stop.load(Ordering::Relaxed) {
+            thread::sleep(std::time::Duration::from_millis(50));
+            for &t in &workers {
+                // SAFETY: The workers are joined only after this thread has stopped.
+                unsafe { libc::pthread_kill(t, libc::SIGUSR1) };
+                kicks += 1;
+            }
+        }
+        kicks
+    })
+}
 
 /// Errnos the driver documents; anything else is a finding.
 fn allowed(e: i32) -> bool {
@@ -462,7 +491,21 @@ fn main() {
         let done = done.clone();
         progress_reporter(move || done.load(Ordering::Relaxed), calls, "calls")
     };
+    let kick_stop = Arc::new(AtomicBool::new(false));
+    let kicks = kicker(
+        workers.iter().map(|w| w.as_pthread_t()).collect(),
+        kick_stop.clone(),
+    );
+    // Joined in order: a finished worker's pthread_t is not reused while the kicker may
+    // still signal it, because the kicker stops before the first join.
     let mut crashed = 0;
+    while done.load(Ordering::Relaxed) < per * threads as u64
+        && !workers.iter().all(|w| w.is_finished())
+    {
+        thread::sleep(std::time::Duration::from_millis(100));
+    }
+    kick_stop.store(true, Ordering::Relaxed);
+    let kicks = kicks.join().unwrap_or(0);
     for w in workers {
         if w.join().is_err() {
             crashed += 1;
@@ -512,7 +555,7 @@ fn main() {
             left_before.len()
         ),
     );
-    println!("# page unmapped/remapped {flaps} times under the calls");
+    println!("# page unmapped/remapped {flaps} times under the calls; {kicks} SIGUSR1 kicks");
     ktap.finish(Some(format!(
         "replay: kc-fuzz --calls {calls} --seed {seed} --threads {threads}"
     )));
