@@ -91,8 +91,23 @@ typedef void *kclua_jmpbuf[5];
 #define LUAI_THROW(L, c)	__builtin_longjmp((c)->b, 1)
 #define LUAI_TRY(L, c, a)	if (__builtin_setjmp((c)->b) == 0) { a }
 
-/* The VM dispatches with a switch: objtool cannot follow computed gotos. */
-#define LUA_USE_JUMPTABLE	0
+/*
+ * The VM dispatches with a switch (objtool cannot follow computed gotos), but through
+ * lvm.c's jump-table hook: core/ljumptab.h is our kclua_jumptab.h, which keeps the switch
+ * and makes loops that run with hooks off (__gc finalizers) check for STOP and yield the
+ * CPU (kclua_nohook_check in kclua_vm.c).
+ */
+#define LUA_USE_JUMPTABLE	1
+void kclua_nohook_check(struct lua_State *L);
+
+/*
+ * Lua stack slots per coroutine (stock: 1000000, i.e. 16 MB, the whole default
+ * lua_max_memory, so deep Lua recursion ended in "not enough memory" instead of "stack
+ * overflow"). 100000 slots are 1.6 MB: `local function f() return 1 + f() end` overflows
+ * at about 33000 frames, with 1.6 MB of stack and 2 MB of CallInfo.
+ */
+#undef LUAI_MAXSTACK
+#define LUAI_MAXSTACK		100000
 
 #undef LUAL_BUFFERSIZE
 /* luaL_Buffer lives on the (kernel) stack: 1 KiB by default, too much per frame (str_gsub also holds a MatchState). */
