@@ -5,7 +5,7 @@
 -- error text), that its memory came back (`memory` 0 once ended), that no completion object
 -- it made is left (/proc/kcompletion and kc.list count as before) and that the kernel log
 -- got no splat.
---   lua5.4 lua/tests/kernel_lua_attack_test.lua
+--   lua5.4 lua/tests/kernel_lua_attack_test.lua     (KC_ATTACK_ONLY=text: those cases only)
 -- Userspace Lua 5.4 as root, kcompletion.ko loaded (KC_MODULE: its path, for the reload).
 -- Prints KTAP; exits non-zero if a case failed.
 
@@ -17,7 +17,10 @@ local n, failed = 0, 0
 local notes = {}
 local function note(fmt, ...) notes[#notes + 1] = fmt:format(...) end
 
+-- KC_ATTACK_ONLY=text: run only the cases whose description contains it
+local only = os.getenv("KC_ATTACK_ONLY")
 local function case(desc, f)
+  if only and not desc:find(only, 1, true) then return end
   n = n + 1
   notes = {}
   local ok, err = pcall(f)
@@ -135,10 +138,17 @@ end
 -- prints of the script (`kcompletion: [name] ...`) as notes
 local function note_prints(lines, name)
   local tag = "[" .. name .. "] "
+  local shown, more = 0, 0
   for _, l in ipairs(lines) do
     local i = l:find(tag, 1, true)
-    if i then note("%s", l:sub(i)) end
+    if i and shown < 12 then
+      note("%s", l:sub(i))
+      shown = shown + 1
+    elseif i then
+      more = more + 1
+    end
   end
+  if more > 0 then note("... and %d more lines of [%s]", more, name) end
 end
 
 --[[
@@ -292,7 +302,7 @@ local bombs = {
     { NOMEM, "resulting string too large" } },
   { "string.rep of 2^40 bytes with a separator", "local s = string.rep('xy', 1 << 40, ',')",
     { NOMEM, "resulting string too large" } },
-  { "string.rep of 2^33 bytes with a separator", "local s = string.rep('xy', 1 << 32, ',')" },
+  { "string.rep of 768 MiB with a separator", "local s = string.rep('xy', 1 << 28, ',')" },
   { "string concatenation doubling", "local s = 'x' while true do s = s .. s end" },
   { "table.concat of 64 MiB", [[
     local t, p = {}, string.rep('z', 1 << 16)
@@ -423,7 +433,13 @@ local deep = {
     local function r() local ok, e = coroutine.resume(coroutine.create(r)) error(e, 0) end r()]],
     OVERFLOW },
   { "nested coroutine.wrap", [[
-    local function w() return coroutine.wrap(w)() end w()]], OVERFLOW },
+    -- each level's wrap prefixes the position: report the innermost error
+    local first
+    local function w()
+      local ok, e = pcall(coroutine.wrap(w))
+      if not ok then first = first or e error(e, 0) end
+    end
+    pcall(w) error(first, 0)]], OVERFLOW },
   { "xpcall handler that errors", [[
     local function h(e) error(e) end
     local ok, e = xpcall(error, h, "x") error(e, 0)]], OVERFLOW },
@@ -431,10 +447,11 @@ local deep = {
     local mt = {} mt.__tostring = function(s) return tostring(setmetatable({}, mt)) end
     error(tostring(setmetatable({}, mt)))]], OVERFLOW },
   { "load chains (require-like: each chunk loads and pcalls the next)", [[
-    local src = "local src, n = ... local ok, e = pcall(load(src), src, n + 1) error(e, 0)"
+    local src = "local src, n = ... local ok, e = pcall(assert(load(src)), src, n + 1) error(e, 0)"
     load(src)(src, 1)]], OVERFLOW },
   { "load with a reader that loads", [[
-    local function reader() local f, e = load(reader) error(e, 0) end load(reader)]], OVERFLOW },
+    local function reader() local f, e = load(reader) error(e, 0) end
+    local f, e = load(reader) error(e, 0)]], OVERFLOW },
   { "load of 100000 nested parentheses", [[
     local f, e = load("return " .. ("("):rep(100000) .. "1" .. (")"):rep(100000))
     error(e, 0)]], "overflow" },
@@ -487,7 +504,9 @@ end)
 case("source: 1 MiB + 1 byte is refused with EINVAL, nothing started", function()
   local ok, msg, errno = kc.run("att-src-over", ("x"):rep(MAX_SOURCE + 1))
   eq(ok, nil, "run result")
-  eq(errno, 22, "errno (EINVAL) (" .. tostring(msg) .. ")")
+  -- the userspace module may refuse it before the ioctl (no errno then)
+  contains(msg, "invalid argument", "message")
+  assert(errno == 22 or errno == nil, "errno " .. tostring(errno))
   eq(script("att-src-over"), nil, "listed")
 end)
 
@@ -627,6 +646,16 @@ case("10000 __gc errors and warn() calls: the kernel log is ratelimited", functi
       end })
 end)
 
+case("a print flood (100000 lines) is ratelimited, with a count of what was suppressed", function()
+  attack("att-print", [[for i = 1, 100000 do print("flood", i) end]],
+    { state = "finished", timeout = 60000, log = "warning lines suppressed",
+      after = function(_, log)
+        local flood = log_has(log, "] flood")
+        note("%d of 100000 print lines reached the log", flood)
+        assert(flood >= 200 and flood < 2000, "not ratelimited: " .. flood .. " lines")
+      end })
+end)
+
 case("warn() pieces are joined into one log line", function()
   attack("att-warn", [[warn("hello ", "kernel ", "log") print("warn: done")]],
     { state = "finished", log = "warning: hello kernel log" })
@@ -635,9 +664,9 @@ end)
 ------------------------------------------------------------------------------------------
 -- STOP while ...
 ------------------------------------------------------------------------------------------
-case("STOP while deep in Lua recursion (100000 frames)", function()
+case("STOP while deep in Lua recursion (20000 frames)", function()
   attack("att-stop-deep-lua", [[
-    local function f(n) if n == 0 then while true do end end return f(n - 1) + 1 end f(100000)]],
+    local function f(n) if n == 0 then while true do end end return f(n - 1) + 1 end f(20000)]],
     { stop_after = 1000, state = "failed", error = INTERRUPT })
 end)
 
