@@ -137,6 +137,24 @@ int kclua_ccall_limit(int ccalls);
 #define MAXCCALLS		kclua_match_depth()
 int kclua_match_depth(void);
 
+/*
+ * String pattern matching runs in C (lstrlib.c's match()), where no hook runs: a pattern
+ * that backtracks (`("a"):rep(30000):find(".-.-.-b")`, O(n^3)) held the CPU for hours (soft
+ * lockup, RCU stall) and STOP waited. match() tests `l_unlikely(ms->matchdepth-- == 0)` on
+ * each call, so for lstrlib.c only (Kbuild: -DKCLUA_STRLIB) l_unlikely also counts calls:
+ * every 4096th yields the CPU and, once STOP came, makes the test true, i.e. raises that
+ * branch's error ("pattern too complex"; every l_unlikely of lstrlib.c guards an error).
+ * The counter is shared and updated without atomics: a lost update only delays a yield.
+ */
+#if defined(KCLUA_STRLIB)
+extern unsigned int kclua_strlib_ticks;
+_Bool kclua_strlib_yield(void);
+#undef luai_unlikely
+#define luai_unlikely(x)	(__builtin_expect(((x) != 0) ||			\
+				 ((++kclua_strlib_ticks & 4095) == 0 &&		\
+				  kclua_strlib_yield()), 0))
+#endif
+
 /* ---- the rest of libc ---------------------------------------------------------------- */
 #define l_signalT		int
 #undef lua_getlocaledecpoint

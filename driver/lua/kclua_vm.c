@@ -185,6 +185,15 @@ int kclua_match_depth(void)
 	return depth > KCLUA_MAXCCALLS ? KCLUA_MAXCCALLS : (int)depth + 1;
 }
 
+/* String pattern matching: see KCLUA_STRLIB in kclua_conf.h. */
+unsigned int kclua_strlib_ticks;
+
+_Bool kclua_strlib_yield(void)
+{
+	cond_resched();
+	return kclua_should_stop();
+}
+
 unsigned int kclua_random_seed(void)
 {
 	return get_random_u32();

@@ -249,6 +249,24 @@ for i, r in ipairs(runaways) do
   end)
 end
 
+case("runaway: a backtracking string pattern (hours of C, no hook): it yields, STOP ends it", function()
+  attack("att-pattern", [[
+    local s = string.rep("a", 30000)
+    print(s:find(".-.-.-b"))]],
+    { stop_after = 2000, state = "failed", error = { "pattern too complex", INTERRUPT } })
+end)
+
+case("runaway: backtracking patterns retried in a pcall loop (find, gsub, gmatch): STOP ends it", function()
+  attack("att-pattern-loop", [[
+    local s = string.rep("a", 30000)
+    while true do
+      pcall(string.find, s, ".-.-.-b")
+      pcall(string.gsub, s, ".-.-.-b", "")
+      pcall(function() for _ in s:gmatch(".-.-.-b") do end end)
+    end]],
+    { stop_after = 2000, state = "failed", error = INTERRUPT })
+end)
+
 case("runaway: loop in a __gc finalizer (Lua runs them without hooks): STOP ends it", function()
   attack("att-gc-loop", [[
     setmetatable({}, { __gc = function() while true do end end })
