@@ -129,7 +129,11 @@ impl Script {
             bindings::put_task_struct(task);
         }
         if self.state() == KC_SCRIPT_RUNNING {
-            // kthread_stop came before the thread ever ran the script.
+            // kthread_stop came before the thread ever ran the script: close its Lua state
+            // now (the thread would have), so that it is listed with no memory.
+            // SAFETY: The thread is gone and never touched `vm`; only the first caller of
+            // `collect_thread` gets here, and `kclua_vm_free` skips a closed state.
+            unsafe { kclua_vm_close(self.vm) };
             self.fail(b"stopped before it started");
         }
     }

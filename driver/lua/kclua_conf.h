@@ -91,8 +91,23 @@ typedef void *kclua_jmpbuf[5];
 #define LUAI_THROW(L, c)	__builtin_longjmp((c)->b, 1)
 #define LUAI_TRY(L, c, a)	if (__builtin_setjmp((c)->b) == 0) { a }
 
-/* The VM dispatches with a switch: objtool cannot follow computed gotos. */
-#define LUA_USE_JUMPTABLE	0
+/*
+ * The VM dispatches with a switch (objtool cannot follow computed gotos), but through
+ * lvm.c's jump-table hook: core/ljumptab.h is our kclua_jumptab.h, which keeps the switch
+ * and makes loops that run with hooks off (__gc finalizers) check for STOP and yield the
+ * CPU (kclua_nohook_check in kclua_vm.c).
+ */
+#define LUA_USE_JUMPTABLE	1
+void kclua_nohook_check(struct lua_State *L);
+
+/*
+ * Lua stack slots per coroutine (stock: 1000000, i.e. 16 MB, the whole default
+ * lua_max_memory, so deep Lua recursion ended in "not enough memory" instead of "stack
+ * overflow"). 100000 slots are 1.6 MB: `local function f() return 1 + f() end` overflows
+ * at about 33000 frames, with 1.6 MB of stack and 2 MB of CallInfo.
+ */
+#undef LUAI_MAXSTACK
+#define LUAI_MAXSTACK		100000
 
 #undef LUAL_BUFFERSIZE
 /* luaL_Buffer lives on the (kernel) stack: 1 KiB by default, too much per frame (str_gsub also holds a MatchState). */
@@ -121,6 +136,24 @@ int kclua_ccall_limit(int ccalls);
 /* Likewise for the recursion depth of string pattern matching (lstrlib.c). */
 #define MAXCCALLS		kclua_match_depth()
 int kclua_match_depth(void);
+
+/*
+ * String pattern matching runs in C (lstrlib.c's match()), where no hook runs: a pattern
+ * that backtracks (`("a"):rep(30000):find(".-.-.-b")`, O(n^3)) held the CPU for hours (soft
+ * lockup, RCU stall) and STOP waited. match() tests `l_unlikely(ms->matchdepth-- == 0)` on
+ * each call, so for lstrlib.c only (Kbuild: -DKCLUA_STRLIB) l_unlikely also counts calls:
+ * every 4096th yields the CPU and, once STOP came, makes the test true, i.e. raises that
+ * branch's error ("pattern too complex"; every l_unlikely of lstrlib.c guards an error).
+ * The counter is shared and updated without atomics: a lost update only delays a yield.
+ */
+#if defined(KCLUA_STRLIB)
+extern unsigned int kclua_strlib_ticks;
+_Bool kclua_strlib_yield(void);
+#undef luai_unlikely
+#define luai_unlikely(x)	(__builtin_expect(((x) != 0) ||			\
+				 ((++kclua_strlib_ticks & 4095) == 0 &&		\
+				  kclua_strlib_yield()), 0))
+#endif
 
 /* ---- the rest of libc ---------------------------------------------------------------- */
 #define l_signalT		int

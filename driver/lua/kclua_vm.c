@@ -17,6 +17,7 @@
 #include <linux/module.h>
 #include <linux/objtool.h>
 #include <linux/random.h>
+#include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
@@ -35,6 +36,15 @@ MODULE_PARM_DESC(lua_max_memory,
 
 /* Instructions between two runs of the hook that yields the CPU and checks for STOP. */
 #define KCLUA_HOOK_COUNT 1000
+/*
+ * Allocator calls between two cond_resched()s. Lua frees a whole heap in one go (lua_close,
+ * a full collection after a memory bomb): 400000 small objects took minutes with KASAN and
+ * kmemleak, with no VM instruction (so no count hook) in between, and the watchdog saw a
+ * soft lockup. The allocator always runs in a sleepable context (it sleeps in kvrealloc).
+ */
+#define KCLUA_ALLOC_RESCHED 64
+/* Longest warning line (warn() pieces and "error in __gc" are joined up to this). */
+#define KCLUA_WARN_MAX 160
 
 int kclua_errno;
 
@@ -60,7 +70,14 @@ struct kclua_vm {
 	lua_State *L;
 	size_t used; /* bytes allocated now; written by the script's thread only */
 	size_t cap;
-	unsigned long stack_max; /* deepest kernel stack use seen by the hook, in bytes */
+	unsigned int calls; /* allocator calls, to yield the CPU every KCLUA_ALLOC_RESCHED */
+	/* log lines of print() and of warnings, per script */
+	struct ratelimit_state print_rs;
+	struct ratelimit_state warn_rs;
+	size_t warn_len; /* bytes of a warning being pieced together in warn[] */
+	bool warn_cont; /* the next piece continues a warning */
+	bool warn_off; /* warn("@off") */
+	char warn[KCLUA_WARN_MAX + 1];
 	char name[KCLUA_NAME_MAX + 1];
 };
 
@@ -128,7 +145,13 @@ long long kclua_int_mod(lua_State *L, long long a, long long b)
  * printk), the soft one also Lua's error path.
  */
 #define KCLUA_STACK_SOFT (8 * 1024)
-#define KCLUA_STACK_HARD (5 * 1024)
+/*
+ * Measured (lua/tests/kernel_lua_attack_test.lua, deepest use at the end of each script):
+ * an error raised in a message handler that errors again and again goes ~2.4 KiB below the
+ * hard reserve before Lua gives up; with KASAN that left 2.6 KiB of a 5 KiB reserve, so
+ * KASAN builds keep 6 KiB. Release: 12.1 KiB of 16 KiB at most (4.2 KiB never touched).
+ */
+#define KCLUA_STACK_HARD ((IS_ENABLED(CONFIG_KASAN) ? 6 : 5) * 1024)
 /* Stock Lua's count limit, kept as a ceiling. */
 #define KCLUA_MAXCCALLS 200
 /* Stack per level of string pattern matching (lstrlib.c's match(), KASAN build). */
@@ -162,6 +185,15 @@ int kclua_match_depth(void)
 	return depth > KCLUA_MAXCCALLS ? KCLUA_MAXCCALLS : (int)depth + 1;
 }
 
+/* String pattern matching: see KCLUA_STRLIB in kclua_conf.h. */
+unsigned int kclua_strlib_ticks;
+
+_Bool kclua_strlib_yield(void)
+{
+	cond_resched();
+	return kclua_should_stop();
+}
+
 unsigned int kclua_random_seed(void)
 {
 	return get_random_u32();
@@ -180,14 +212,18 @@ static void *kclua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	size_t old = ptr ? osize : 0;
 	void *p;
 
+	if (++vm->calls % KCLUA_ALLOC_RESCHED == 0)
+		cond_resched();
 	if (nsize == 0) {
 		kvfree(ptr);
 		WRITE_ONCE(vm->used, vm->used - old);
 		return NULL;
 	}
-	if (nsize > old && vm->used - old + nsize > vm->cap)
+	/* vm->used >= old; written so that no huge nsize can wrap around */
+	if (nsize > old && (nsize > vm->cap || vm->used - old > vm->cap - nsize))
 		return NULL; /* Lua collects garbage, retries, then raises "not enough memory" */
-	p = kvrealloc(ptr, nsize, GFP_KERNEL | __GFP_NOWARN);
+	/* charged to the memory cgroup of the RUN caller (compile) or of the script thread */
+	p = kvrealloc(ptr, nsize, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!p)
 		return NULL;
 	WRITE_ONCE(vm->used, vm->used - old + nsize);
@@ -235,8 +271,39 @@ static int kclua_print(lua_State *L)
 	}
 	luaL_pushresult(&b);
 	s = lua_tolstring(L, -1, &len);
-	pr_info("kcompletion: [%s] %.*s\n", kclua_vm_name(L), (int)len, s);
+	if (__ratelimit(&kclua_vm_of(L)->print_rs))
+		pr_info("kcompletion: [%s] %.*s\n", kclua_vm_name(L), (int)len, s);
 	return 0;
+}
+
+/*
+ * Warnings (warn(), and Lua's own "error in __gc" for an error a finalizer raised): pieces
+ * are joined into one kernel log line, cut at KCLUA_WARN_MAX bytes, ratelimited per script.
+ * On by default; warn("@off") / warn("@on") as in stock Lua. Called by Lua with no
+ * allocation and no error possible: it only copies bytes.
+ */
+static void kclua_warnf(void *ud, const char *msg, int tocont)
+{
+	struct kclua_vm *vm = ud;
+	size_t n;
+
+	if (!vm->warn_cont && !tocont && msg[0] == '@') {
+		if (strcmp(msg, "@off") == 0)
+			vm->warn_off = true;
+		else if (strcmp(msg, "@on") == 0)
+			vm->warn_off = false;
+		return; /* unknown control messages are ignored, as in stock Lua */
+	}
+	n = min(strlen(msg), KCLUA_WARN_MAX - vm->warn_len);
+	memcpy(vm->warn + vm->warn_len, msg, n);
+	vm->warn_len += n;
+	vm->warn_cont = tocont;
+	if (tocont)
+		return;
+	vm->warn[vm->warn_len] = '\0';
+	if (!vm->warn_off && __ratelimit(&vm->warn_rs))
+		pr_warn("kcompletion: [%s] warning: %s\n", vm->name, vm->warn);
+	vm->warn_len = 0;
 }
 
 /* A "malformed number" from the lexer is, here, almost always a float literal: say so. */
@@ -404,12 +471,17 @@ static int kclua_open_libs(lua_State *L)
 	return 0;
 }
 
+/* The error on top of the stack as text; never calls a metamethod (__tostring may fail). */
 static void kclua_copy_error(lua_State *L, char *err, size_t errlen)
 {
 	const char *msg = lua_tostring(L, -1);
 
-	if (errlen)
-		strscpy(err, msg ? msg : "(error object is not a string)", errlen);
+	if (!errlen)
+		return;
+	if (msg)
+		strscpy(err, msg, errlen);
+	else
+		snprintf(err, errlen, "(error object is a %s value)", luaL_typename(L, -1));
 }
 
 struct kclua_vm *kclua_vm_new(const char *name, size_t name_len, const char *source,
@@ -424,11 +496,15 @@ struct kclua_vm *kclua_vm_new(const char *name, size_t name_len, const char *sou
 		err[0] = '\0';
 	if (name_len > KCLUA_NAME_MAX)
 		return NULL;
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return NULL;
 	memcpy(vm->name, name, name_len);
 	vm->cap = kclua_memory_cap();
+	ratelimit_state_init(&vm->print_rs, 5 * HZ, 200);
+	ratelimit_state_init(&vm->warn_rs, 5 * HZ, 10);
+	ratelimit_set_flags(&vm->print_rs, RATELIMIT_MSG_ON_RELEASE);
+	ratelimit_set_flags(&vm->warn_rs, RATELIMIT_MSG_ON_RELEASE);
 	vm->L = lua_newstate(kclua_alloc, vm);
 	if (!vm->L) {
 		strscpy(err, "not enough memory", errlen);
@@ -436,6 +512,7 @@ struct kclua_vm *kclua_vm_new(const char *name, size_t name_len, const char *sou
 		return NULL;
 	}
 	lua_atpanic(vm->L, kclua_panic);
+	lua_setwarnf(vm->L, kclua_warnf, vm);
 	lua_pushcfunction(vm->L, kclua_open_libs);
 	rc = lua_pcall(vm->L, 0, 0, 0);
 	if (rc == LUA_OK) {
@@ -461,12 +538,6 @@ struct kclua_vm *kclua_vm_new(const char *name, size_t name_len, const char *sou
  * script is unwound (a pcall cannot keep a stopped script alive). */
 static void kclua_hook(lua_State *L, lua_Debug *ar)
 {
-	struct kclua_vm *vm = kclua_vm_of(L);
-	unsigned long used = (unsigned long)task_stack_page(get_current()) + THREAD_SIZE -
-			     (unsigned long)__builtin_frame_address(0);
-
-	if (used > vm->stack_max)
-		vm->stack_max = used;
 	cond_resched();
 	if (kthread_should_stop()) {
 		lua_sethook(L, kclua_hook, LUA_MASKCOUNT, 1);
@@ -479,8 +550,42 @@ bool kclua_should_stop(void)
 	return (get_current()->flags & PF_KTHREAD) && kthread_should_stop();
 }
 
+/*
+ * Called by the VM on every backward jump and tail call while hooks are off, i.e. in __gc
+ * finalizers (kclua_jumptab.h), where kclua_hook never runs: yields the CPU and raises the
+ * STOP error, which Lua turns into a warning ("error in __gc") before going on with the
+ * script, whose count hook then ends it.
+ */
+void kclua_nohook_check(lua_State *L)
+{
+	cond_resched();
+	if (kclua_should_stop()) {
+		/* as kclua_hook: fail every instruction from now on, once the hooks are back */
+		lua_sethook(L, kclua_hook, LUA_MASKCOUNT, 1);
+		luaL_error(L, "interrupt: the script was stopped");
+	}
+}
+
+/*
+ * Deepest use of this thread's kernel stack so far, in bytes: kernel stacks start zeroed
+ * (THREADINFO_GFP has __GFP_ZERO; a cached vmap stack is cleared before reuse), so the
+ * lowest word ever written marks the high-water mark. The lowest word is the stack-end
+ * magic. Interrupts run on their own stacks on x86-64.
+ */
+static __no_sanitize_address unsigned long kclua_stack_deepest(void)
+{
+	unsigned long *p = (unsigned long *)task_stack_page(get_current()) + 1;
+	unsigned long *end = (unsigned long *)task_stack_page(get_current()) +
+			     THREAD_SIZE / sizeof(long);
+
+	while (p < end && !READ_ONCE(*p))
+		p++;
+	return (unsigned long)end - (unsigned long)p;
+}
+
 int kclua_vm_run(struct kclua_vm *vm, char *err, size_t errlen)
 {
+	unsigned long deepest;
 	int rc;
 
 	if (errlen)
@@ -491,9 +596,10 @@ int kclua_vm_run(struct kclua_vm *vm, char *err, size_t errlen)
 		kclua_copy_error(vm->L, err, errlen);
 		lua_pop(vm->L, 1);
 	}
-	if (vm->stack_max > THREAD_SIZE / 2)
+	deepest = kclua_stack_deepest();
+	if (deepest > THREAD_SIZE / 2)
 		pr_info("kcompletion: [%s] used up to %lu of %lu bytes of kernel stack\n", vm->name,
-			vm->stack_max, (unsigned long)THREAD_SIZE);
+			deepest, (unsigned long)THREAD_SIZE);
 	return rc;
 }
 
@@ -502,6 +608,10 @@ void kclua_vm_close(struct kclua_vm *vm)
 	if (vm->L) {
 		lua_close(vm->L);
 		vm->L = NULL;
+		/* the ratelimits' flag RATELIMIT_MSG_ON_RELEASE keeps them quiet until here */
+		if (vm->print_rs.missed || vm->warn_rs.missed)
+			pr_info("kcompletion: [%s] ratelimited: %d print and %d warning lines suppressed\n",
+				vm->name, vm->print_rs.missed, vm->warn_rs.missed);
 	}
 }
 

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Copies the pristine Lua 5.4 C core out of the crates.io `lua-src` crate (pinned by
 # driver/lua-sources/Cargo.toml and Cargo.lock; found with `cargo metadata`) into
-# driver/lua/core/ (gitignored), and writes core/luaconf.h as the original plus our
-# overrides (driver/lua/kclua_conf.h) appended. Nothing of Lua's is committed.
+# driver/lua/core/ (gitignored), writes core/luaconf.h as the original plus our
+# overrides (driver/lua/kclua_conf.h) appended, and core/ljumptab.h as our
+# driver/lua/kclua_jumptab.h. Nothing of Lua's is committed.
 # Run before the module build (`cargo xtask` does); idempotent, only rewrites changed files.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,7 +23,7 @@ mkdir -p "$out"
 files="lapi.c lcode.c lctype.c ldebug.c ldo.c ldump.c lfunc.c lgc.c llex.c lmem.c lobject.c
 lopcodes.c lparser.c lstate.c lstring.c ltable.c ltm.c lundump.c lvm.c lzio.c lauxlib.c
 lbaselib.c lcorolib.c lstrlib.c ltablib.c lutf8lib.c
-lapi.h lauxlib.h lcode.h lctype.h ldebug.h ldo.h lfunc.h lgc.h ljumptab.h llex.h llimits.h
+lapi.h lauxlib.h lcode.h lctype.h ldebug.h ldo.h lfunc.h lgc.h llex.h llimits.h
 lmem.h lobject.h lopcodes.h lopnames.h lparser.h lprefix.h lstate.h lstring.h ltable.h ltm.h
 lua.h lualib.h lundump.h lvm.h lzio.h"
 install_if_changed() { # from to
@@ -36,4 +37,7 @@ for f in $files; do install_if_changed "$src/$f" "$out/$f"; done
 } > "$out/luaconf.h.new"
 install_if_changed "$out/luaconf.h.new" "$out/luaconf.h"
 rm -f "$out/luaconf.h.new"
+# Lua's ljumptab.h (computed-goto dispatch) is replaced by ours: switch dispatch plus the
+# STOP/resched check for code that runs with hooks off (__gc finalizers); see the file.
+install_if_changed "$here/kclua_jumptab.h" "$out/ljumptab.h"
 printf '%s\n' "$src" > "$out/SOURCE"
