@@ -13,87 +13,16 @@ local kc = require "kcompletion"
 
 local ko = os.getenv("KC_MODULE") or "/lib/modules/kcompletion.ko"
 
-local n, failed = 0, 0
-local notes = {}
-local function note(fmt, ...) notes[#notes + 1] = fmt:format(...) end
-
+package.path = (arg[0]:match("^(.*/)") or "./") .. "?.lua;" .. package.path
+local H = require "kernel_harness"
 -- KC_ATTACK_ONLY=text: run only the cases whose description contains it
-local only = os.getenv("KC_ATTACK_ONLY")
-local function case(desc, f)
-  if only and not desc:find(only, 1, true) then return end
-  n = n + 1
-  notes = {}
-  local ok, err = pcall(f)
-  for _, l in ipairs(notes) do print("# " .. l) end
-  if ok then
-    print(("ok %d - %s"):format(n, desc))
-  else
-    failed = failed + 1
-    print(("not ok %d - %s"):format(n, desc))
-    print("# " .. (tostring(err):gsub("\n", "\n# ")))
-  end
-  io.stdout:flush()
-end
-
-local function eq(a, b, what)
-  if a ~= b then
-    error(("%s: expected %s, got %s"):format(what or "value", tostring(b), tostring(a)), 2)
-  end
-end
-
--- `part` may be a list of alternatives
-local function contains(s, part, what)
-  local parts = type(part) == "table" and part or { part }
-  for _, p in ipairs(parts) do
-    if type(s) == "string" and s:find(p, 1, true) then return end
-  end
-  error(("%s: %q does not contain %q"):format(what or "text", tostring(s),
-    table.concat(parts, '" or "')), 2)
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function sh(cmd)
-  local _, how, code = os.execute(cmd)
-  if how == "exit" then return code end
-  return 128 + (code or 0)
-end
-
-local function sleep_ms(ms) sh(("sleep %s"):format(ms / 1000)) end
+H.only = os.getenv("KC_ATTACK_ONLY")
+H.default_wait_ms = 30000
+local case, note, eq, contains, read, sh = H.case, H.note, H.eq, H.contains, H.read, H.sh
+local sleep_ms, script, ended, reap = H.sleep_ms, H.script, H.ended, H.reap
 
 -- seconds since boot, to the centisecond
 local function uptime() return tonumber(read("/proc/uptime"):match("^(%S+)")) end
-
-local function script(name)
-  for _, s in ipairs(assert(kc.scripts())) do
-    if s.name == name then return s end
-  end
-end
-
-local function ended(name, timeout_ms)
-  local waited = 0
-  while true do
-    local s = script(name)
-    if s and s.state ~= "running" then return s end
-    if waited >= (timeout_ms or 30000) then
-      error(("script %s still %s after %d ms"):format(name, s and s.state or "missing", waited), 2)
-    end
-    sleep_ms(50)
-    waited = waited + 50
-  end
-end
-
-local function reap(name)
-  if script(name) then
-    kc.stop(name)
-    if script(name) then kc.stop(name) end
-  end
-end
 
 -- live objects: /proc/kcompletion lines (header excluded) and kc.list entries
 local function objects()
@@ -792,5 +721,4 @@ case("rmmod/insmod with scripts spinning, in __gc, waiting, sleeping, deep, bomb
   assert(p0 >= 0)
 end)
 
-print(("1..%d"):format(n))
-os.exit(failed == 0 and 0 or 1)
+H.finish()

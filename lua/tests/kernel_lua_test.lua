@@ -9,78 +9,14 @@ local kc = require "kcompletion"
 local dir = arg[1] or "/usr/share/kcompletion/lua/kernel"
 local ko = os.getenv("KC_MODULE") or "/lib/modules/kcompletion.ko"
 
-local n, failed = 0, 0
-local function case(desc, f)
-  n = n + 1
-  local ok, err = pcall(f)
-  if ok then
-    print(("ok %d - %s"):format(n, desc))
-  else
-    failed = failed + 1
-    print(("not ok %d - %s"):format(n, desc))
-    print("# " .. (tostring(err):gsub("\n", "\n# ")))
-  end
-end
-
-local function eq(a, b, what)
-  if a ~= b then
-    error(("%s: expected %s, got %s"):format(what or "value", tostring(b), tostring(a)), 2)
-  end
-end
-
-local function contains(s, part, what)
-  if type(s) ~= "string" or not s:find(part, 1, true) then
-    error(("%s: %q does not contain %q"):format(what or "text", tostring(s), part), 2)
-  end
-end
-
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function sh(cmd)
-  local ok, how, code = os.execute(cmd)
-  if how == "exit" then return code end
-  return 128 + (code or 0)
-end
-
-local function sleep_ms(ms)
-  sh(("sleep %s"):format(ms / 1000))
-end
-
-local function script(name)
-  for _, s in ipairs(assert(kc.scripts())) do
-    if s.name == name then return s end
-  end
-end
-
--- waits until the script `name` is no longer running; returns its entry
-local function ended(name, timeout_ms)
-  local waited = 0
-  while true do
-    local s = script(name)
-    if s and s.state ~= "running" then return s end
-    if waited >= (timeout_ms or 20000) then
-      error(("script %s still %s after %d ms"):format(name, s and s.state or "missing", waited), 2)
-    end
-    sleep_ms(50)
-    waited = waited + 50
-  end
-end
+package.path = (arg[0]:match("^(.*/)") or "./") .. "?.lua;" .. package.path
+local H = require "kernel_harness"
+local case, eq, contains, read, sh = H.case, H.eq, H.contains, H.read, H.sh
+local sleep_ms, script, ended, reap = H.sleep_ms, H.script, H.ended, H.reap
 
 local function run_file(file, name, prefix)
   local ok, msg = kc.run(name or file, (prefix or "") .. read(dir .. "/" .. file .. ".lua"))
   if not ok then error(("kc.run(%s): %s"):format(file, tostring(msg)), 2) end
-end
-
-local function reap(name)
-  if script(name) then
-    kc.stop(name)
-    if script(name) then kc.stop(name) end
-  end
 end
 
 local function fresh(name)
@@ -255,5 +191,4 @@ case("unloading the module with scripts running stops them cleanly", function()
   eq(#assert(kc.scripts()), 0, "scripts after reload")
 end)
 
-print(("1..%d"):format(n))
-os.exit(failed == 0 and 0 or 1)
+H.finish()
