@@ -76,25 +76,16 @@ impl Suite {
 extern "C" fn kill_child(_: *mut std::ffi::c_void) -> i32 {
     // SAFETY: A NUL-terminated path; raw open, as the child must not allocate.
     let dev = unsafe { libc::open(c"/dev/kcompletion".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
-    let mut o = KcOpen {
-        name: kname(b"t.kill"),
-        access: KC_ACCESS_READ | KC_ACCESS_WRITE,
-        reserved: 0,
-    };
-    let fd = ioctl_raw(dev, KC_IOC_OPEN, &mut o as *mut KcOpen as usize);
-    let mut w = KcWait {
-        deadline_ns: KC_DEADLINE_NEVER,
-        flags: 0,
-        reserved: 0,
-    };
-    let code = match fd {
-        Ok(fd) => {
-            let _ = ioctl_raw(fd, KC_IOC_WAIT, &mut w as *mut KcWait as usize);
+    // SAFETY: `dev` is this child's own descriptor (or -1, which OPEN rejects with EBADF).
+    let dev = unsafe { std::os::fd::BorrowedFd::borrow_raw(dev) };
+    let code = match open(&dev, "t.kill") {
+        Ok(me) => {
+            let _ = wait_forever(&me);
             1
         }
         Err(_) => 2,
     };
-    // SAFETY: Ending the child without touching shared state.
+    // SAFETY: Ending the child without running destructors (its fds close with it).
     unsafe { libc::_exit(code) }
 }
 

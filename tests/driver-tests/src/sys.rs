@@ -93,7 +93,7 @@ pub fn create_excl(dev: &OwnedFd, name: &str) -> Res<OwnedFd> {
     create_mode(dev, name, 0o600, KC_CREATE_EXCL)
 }
 
-pub fn open_access(dev: &OwnedFd, name: &str, access: u32) -> Res<OwnedFd> {
+pub fn open_access(dev: &impl AsRawFd, name: &str, access: u32) -> Res<OwnedFd> {
     let mut req = KcOpen {
         name: kname(name.as_bytes()),
         access,
@@ -102,7 +102,7 @@ pub fn open_access(dev: &OwnedFd, name: &str, access: u32) -> Res<OwnedFd> {
     ioctl(dev, KC_IOC_OPEN, &mut req).map(to_fd)
 }
 
-pub fn open(dev: &OwnedFd, name: &str) -> Res<OwnedFd> {
+pub fn open(dev: &impl AsRawFd, name: &str) -> Res<OwnedFd> {
     open_access(dev, name, KC_ACCESS_READ | KC_ACCESS_WRITE)
 }
 
@@ -141,7 +141,7 @@ pub fn now_ns(clock: libc::clockid_t) -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-pub fn wait_deadline(fd: &OwnedFd, deadline_ns: u64, flags: u32) -> Res<()> {
+pub fn wait_deadline(fd: &impl AsRawFd, deadline_ns: u64, flags: u32) -> Res<()> {
     let mut req = KcWait {
         deadline_ns,
         flags,
@@ -155,7 +155,7 @@ pub fn wait_ms(fd: &OwnedFd, ms: u64) -> Res<()> {
     wait_deadline(fd, now_ns(libc::CLOCK_MONOTONIC) + ms * 1_000_000, 0)
 }
 
-pub fn wait_forever(fd: &OwnedFd) -> Res<()> {
+pub fn wait_forever(fd: &impl AsRawFd) -> Res<()> {
     wait_deadline(fd, KC_DEADLINE_NEVER, 0)
 }
 

@@ -20,13 +20,12 @@
 //!
 //! KTAP output; prints the seed.
 
-use kcompletion_abi::*;
 use kcompletion_driver_tests::args;
 use kcompletion_driver_tests::ktap::Ktap;
 use kcompletion_driver_tests::rng::Rng;
 use kcompletion_driver_tests::spawn::{spawn, ChildStack};
 use kcompletion_driver_tests::sys::*;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -48,28 +47,27 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` points to the ChildArgs in this child's stack slot, which the parent
     // keeps until it has reaped the child.
     let a = unsafe { &*(arg as *const ChildArgs) };
-    let fd = if a.own {
-        let mut o = KcOpen {
-            name: kname(NAME.as_bytes()),
-            access: KC_ACCESS_READ | KC_ACCESS_WRITE,
-            reserved: 0,
-        };
-        match ioctl_raw(a.dev, KC_IOC_OPEN, &mut o as *mut KcOpen as usize) {
-            Ok(fd) => fd,
+    // SAFETY: The descriptors were the parent's when it cloned this child, which got a copy
+    // of its file table; nothing closes them here.
+    let (dev, shared) = unsafe {
+        (
+            BorrowedFd::borrow_raw(a.dev),
+            BorrowedFd::borrow_raw(a.shared),
+        )
+    };
+    let own = if a.own {
+        match open(&dev, NAME) {
+            Ok(fd) => Some(fd),
             // SAFETY: Ending this process at once, touching nothing shared.
             Err(_) => unsafe { libc::_exit(3) },
         }
     } else {
-        a.shared
+        None
     };
-    let mut w = KcWait {
-        deadline_ns: KC_DEADLINE_NEVER,
-        flags: 0,
-        reserved: 0,
-    };
+    let fd = own.as_ref().map(|f| f.as_fd()).unwrap_or(shared);
     loop {
-        match ioctl_raw(fd, KC_IOC_WAIT, &mut w as *mut KcWait as usize) {
-            Ok(_) => {
+        match wait_forever(&fd) {
+            Ok(()) => {
                 // SAFETY: The counter lives in the parent's memory, shared with this child.
                 unsafe { &*a.consumed }.fetch_add(1, Ordering::SeqCst);
             }
