@@ -4,6 +4,7 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::apt;
 use crate::util::{self, cmd_output};
 
 /// apt packages the bench needs on a Debian 12 host.
@@ -67,7 +68,9 @@ fn installed(pkg: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Install missing apt packages (as root), or explain how to.
+/// Install missing apt packages (as root), or explain how to. Packages whose
+/// source already has a binary installed from bookworm-backports come from
+/// there (see `apt.rs`); nothing is ever removed.
 pub fn ensure_apt() -> Result<()> {
     let missing: Vec<&str> = APT_PACKAGES
         .iter()
@@ -77,33 +80,99 @@ pub fn ensure_apt() -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    let list = missing.join(" ");
-    if !is_root() {
+    let listing = cmd_output(Command::new("dpkg-query").args([
+        "-W",
+        "-f=${Package}\t${source:Package}\t${Version}\n",
+    ]))?;
+    let from_backports = apt::backports_sources(&listing);
+    let root = is_root();
+    if root && !from_backports.is_empty() {
+        // The candidates' Source fields need current lists; our backports
+        // file is only added when a plan needs it, below.
+        util::run(Command::new("apt-get").arg("update"), "apt-get update")?;
+    }
+    let with_source: Vec<(&str, String)> = missing
+        .iter()
+        .map(|p| {
+            let show = cmd_output(Command::new("apt-cache").args(["show", "--no-all-versions", p]))
+                .unwrap_or_default();
+            (*p, apt::source_of(p, &show))
+        })
+        .collect();
+    let plan = apt::split(&with_source, &from_backports);
+    if !root {
         bail!(
-            "missing apt packages: {list}\nrun:\n  sudo apt-get update && sudo apt-get install -y {list}\nthen re-run this command"
+            "missing apt packages: {}\n{}",
+            missing.join(" "),
+            apt::sudo_instructions(&plan)
         );
     }
-    util::stage("deps", &format!("installing apt packages: {list}"));
+    util::stage(
+        "deps",
+        &format!(
+            "installing apt packages: {}{}",
+            plan.main.join(" "),
+            if plan.backports.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; from {} (to match what is installed from there): {}",
+                    apt::BACKPORTS_SUITE,
+                    plan.backports.join(" ")
+                )
+            }
+        ),
+    );
+    if !plan.backports.is_empty() {
+        let file = Path::new(apt::BACKPORTS_SOURCES_FILE);
+        if std::fs::read_to_string(file).ok().as_deref() != Some(apt::BACKPORTS_SOURCES) {
+            util::stage("deps", &format!("writing {}", file.display()));
+            std::fs::write(file, apt::BACKPORTS_SOURCES)
+                .with_context(|| format!("writing {}", file.display()))?;
+        }
+    }
     util::run(Command::new("apt-get").arg("update"), "apt-get update")?;
-    // Never let `-y` remove packages behind the user's back (rustc-web
-    // conflicts with Debian's rustc, which Debian's cargo needs).
-    let sim = cmd_output(
-        Command::new("apt-get")
-            .args(["install", "-s", "--no-install-recommends"])
-            .args(&missing),
-    )?;
-    let removals: Vec<&str> = sim.lines().filter(|l| l.starts_with("Remv ")).collect();
-    if !removals.is_empty() {
-        bail!(
-            "installing {list} would remove packages:\n  {}\nreview and run it yourself:\n  apt-get install --no-install-recommends {list}",
-            removals.join("\n  ")
+    for (pkgs, bpo) in [(&plan.main, false), (&plan.backports, true)] {
+        if pkgs.is_empty() {
+            continue;
+        }
+        // Simulate first: never let `-y` remove packages behind the user's
+        // back (rustc-web conflicts with Debian's rustc, which Debian's cargo
+        // needs; Debian 12's qemu with backports' qemu-utils).
+        let args = apt::install_args(pkgs, bpo, true);
+        let out = Command::new("apt-get")
+            .args(&args)
+            .output()
+            .context("apt-get install -s")?;
+        let sim = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
         );
+        let removals = apt::removals(&sim);
+        if !out.status.success() || !removals.is_empty() {
+            bail!(
+                "apt-get {} {}:\n  {}\nnothing was installed; review and run it yourself:\n  apt-get {}",
+                args.join(" "),
+                if removals.is_empty() { "fails" } else { "would remove packages" },
+                if removals.is_empty() {
+                    util::tail_lines(&sim, 8).replace('\n', "\n  ")
+                } else {
+                    removals.join("\n  ")
+                },
+                apt::install_args(pkgs, bpo, false).join(" ")
+            );
+        }
     }
-    let mut c = Command::new("apt-get");
-    c.args(["install", "-y", "--no-install-recommends"])
-        .args(&missing);
-    c.env("DEBIAN_FRONTEND", "noninteractive");
-    util::run(&mut c, "apt-get install")?;
+    for (pkgs, bpo) in [(&plan.main, false), (&plan.backports, true)] {
+        if pkgs.is_empty() {
+            continue;
+        }
+        let mut c = Command::new("apt-get");
+        c.args(apt::install_args(pkgs, bpo, false));
+        c.env("DEBIAN_FRONTEND", "noninteractive");
+        util::run(&mut c, "apt-get install")?;
+    }
     Ok(())
 }
 

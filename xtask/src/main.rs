@@ -4,6 +4,7 @@
 //! and the workspace's userspace binaries, packs them into an initramfs and
 //! runs them in QEMU, watching the console for kernel splats.
 
+mod apt;
 mod bench;
 mod console;
 mod deps;
