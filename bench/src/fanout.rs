@@ -51,8 +51,10 @@ fn waiter(sh: &Shared, i: usize, mech: &str, fd: RawFd) {
     }
 }
 
-/// Time in ns from the wake call until the last of `n` waiters ran.
-fn wake_all(mech: &str, n: usize, dev: RawFd) -> f64 {
+/// Time in ns from the wake call until the last of `n` waiters ran; the waker runs on CPU
+/// 0, the waiters on `waiter_cpu`.
+fn wake_all(mech: &str, n: usize, dev: RawFd, waiter_cpu: usize) -> f64 {
+    pin(0);
     let sh = Shared {
         tids: (0..n).map(|_| AtomicI32::new(0)).collect(),
         stamps: (0..n).map(|_| AtomicU64::new(0)).collect(),
@@ -70,7 +72,10 @@ fn wake_all(mech: &str, n: usize, dev: RawFd) -> f64 {
             let sh = &sh;
             std::thread::Builder::new()
                 .stack_size(64 * 1024)
-                .spawn_scoped(s, move || waiter(sh, i, mech, fd))
+                .spawn_scoped(s, move || {
+                    pin(waiter_cpu);
+                    waiter(sh, i, mech, fd)
+                })
                 .expect("spawn waiter");
         }
         // Every waiter blocked in its mechanism.
@@ -118,15 +123,23 @@ fn wake_all(mech: &str, n: usize, dev: RawFd) -> f64 {
     v
 }
 
+/// P3 runs with the waiters on the waker's CPU (`wake-all`) and, when a second CPU is
+/// online, on the other one (`wake-all-xcpu`).
 pub fn p3(cfg: &Config) {
     let dev = open_dev().expect("open /dev/kcompletion");
     let sizes: &[usize] = cfg.pick(&[10, 100, 1000], &[10, 100, 1000]);
     let reps = if cfg.quick { 2 } else { cfg.reps };
+    let mut placements = vec![("wake-all", 0)];
+    if online_cpus() >= 2 {
+        placements.push(("wake-all-xcpu", 1));
+    }
     for rep in 0..reps {
-        for &n in sizes {
-            for &mech in MECHS {
-                let v = wake_all(mech, n, dev);
-                emit("P3", "wake-all", mech, n as u64, rep, v, "ns");
+        for &(case, cpu) in &placements {
+            for &n in sizes {
+                for &mech in MECHS {
+                    let v = wake_all(mech, n, dev, cpu);
+                    emit("P3", case, mech, n as u64, rep, v, "ns");
+                }
             }
         }
         progress(&format!("P3 rep {} of {}", rep + 1, reps));

@@ -129,15 +129,25 @@ fn make(dev: RawFd, mech: &str, mode: Mode) -> (Box<dyn Chan>, Box<dyn Chan>, Ve
 
 /// Mean round-trip time in ns: this side signals `ping` and waits for `pong`, the peer (a
 /// thread or a forked process) waits for `ping` and signals `pong`.
+///
+/// `cpus` places the two sides: `Some((a, b))` pins this side to CPU `a` and the peer to
+/// `b` (same CPU when equal), `None` leaves both to the scheduler.
 pub fn round_trips(
     ping: &dyn Chan,
     pong: &dyn Chan,
     mode: Mode,
     warm: usize,
     rounds: usize,
+    cpus: Option<(usize, usize)>,
 ) -> f64 {
     let total = warm + rounds;
+    if let Some((me, _)) = cpus {
+        pin(me);
+    }
     let peer = || {
+        if let Some((_, other)) = cpus {
+            pin(other);
+        }
         for _ in 0..total {
             ping.wait();
             pong.signal();
@@ -183,17 +193,27 @@ pub fn round_trips(
     }
 }
 
+/// P1 runs every case with both sides on CPU 0 (`threads`, `processes`) and, when a second
+/// CPU is online, with the peer on CPU 1 (`threads-xcpu`, `processes-xcpu`).
 pub fn p1(cfg: &Config) {
     let dev = open_dev().expect("open /dev/kcompletion");
     let rounds = cfg.pick(20_000, 2_000);
     let warm = rounds / 10;
+    let mut placements = vec![("", (0, 0))];
+    if online_cpus() >= 2 {
+        placements.push(("-xcpu", (0, 1)));
+    } else {
+        eprintln!("[kc-bench] P1: one CPU online, no cross-CPU cases");
+    }
     for rep in 0..cfg.reps {
-        for mode in [Mode::Threads, Mode::Processes] {
-            for &mech in MECHS {
-                let (ping, pong, fds) = make(dev, mech, mode);
-                let v = round_trips(&*ping, &*pong, mode, warm, rounds);
-                emit("P1", mode.name(), mech, 0, rep, v, "ns");
-                fds.into_iter().for_each(close);
+        for &(suffix, cpus) in &placements {
+            for mode in [Mode::Threads, Mode::Processes] {
+                for &mech in MECHS {
+                    let (ping, pong, fds) = make(dev, mech, mode);
+                    let v = round_trips(&*ping, &*pong, mode, warm, rounds, Some(cpus));
+                    emit("P1", &format!("{}{suffix}", mode.name()), mech, 0, rep, v, "ns");
+                    fds.into_iter().for_each(close);
+                }
             }
         }
         progress(&format!("P1 rep {} of {}", rep + 1, cfg.reps));
@@ -293,6 +313,7 @@ pub fn p2(cfg: &Config) {
                 Mode::Processes,
                 rounds as usize / 10,
                 rounds as usize,
+                Some((0, 0)),
             );
             emit("P2", "roundtrip", "rust-rust", 0, rep, v, "ns");
             fds.into_iter().for_each(close);

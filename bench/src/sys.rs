@@ -371,3 +371,21 @@ pub fn thread_state(tid: i32) -> Option<char> {
     let rest = &s[s.rfind(')')? + 1..];
     rest.trim_start().chars().next()
 }
+
+/// CPUs online in the guest.
+pub fn online_cpus() -> usize {
+    // SAFETY: sysconf has no memory side effects.
+    unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1) as usize
+}
+
+/// Pin the calling thread (or process) to `cpu`; panics if the kernel refuses,
+/// since a figure labelled same-CPU or cross-CPU must be what it says.
+pub fn pin(cpu: usize) {
+    // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `cpu` is a small CPU number, below CPU_SETSIZE.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; 0 is this thread.
+    let r = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
+    assert!(r == 0, "sched_setaffinity(cpu {cpu}): errno {}", errno());
+}

@@ -19,6 +19,18 @@ local H = require "kernel_harness"
 H.only = os.getenv("KC_ATTACK_ONLY")
 H.default_wait_ms = 30000
 local case, note, eq, contains, read, sh = H.case, H.note, H.eq, H.contains, H.read, H.sh
+
+-- scripts run in kernel threads while this process drives them: both must be
+-- able to run at the same instant
+case("at least 2 CPUs online", function()
+  local online = read("/sys/devices/system/cpu/online"):gsub("%s+$", "")
+  local n = 0
+  for a, b in online:gmatch("(%d+)%-?(%d*)") do
+    n = n + (b ~= "" and (tonumber(b) - tonumber(a) + 1) or 1)
+  end
+  note("online: %s", online)
+  assert(n >= 2, ("%d CPU online (%s)"):format(n, online))
+end)
 local sleep_ms, script, ended, reap = H.sleep_ms, H.script, H.ended, H.reap
 
 -- seconds since boot, to the centisecond

@@ -18,10 +18,11 @@ use crate::kernel::Flavour;
 use crate::qemu::{self, Accel, BootOptions, Echo, Hardware};
 use crate::util;
 
-/// vCPUs of the benchmark guest. Under `-icount` QEMU runs one vCPU at a time (round robin),
-/// so a second vCPU adds idle-loop and IPI instructions to every cross-CPU wake-up instead
-/// of parallelism: one vCPU measures the mechanisms themselves (see the report).
-pub const DEFAULT_SMP: u32 = 1;
+/// vCPUs of the benchmark guest. Under `-icount` QEMU runs one vCPU at a time (round robin
+/// on one host thread), so a cross-CPU wake-up pays the IPI and the other vCPU's idle exit
+/// in instructions rather than in parallel time. P1 and P3 measure both placements (same
+/// vCPU, pinned; different vCPUs) in the same boot.
+pub const DEFAULT_SMP: u32 = 2;
 /// Guest memory: P4 keeps a million objects alive.
 const MEM_MB: u32 = 3072;
 
@@ -284,12 +285,19 @@ fn ratio_row(
 /// The summary: every target of issue 6 beside its figure.
 pub fn rows(res: &Results) -> Vec<Row> {
     let mut rows = Vec::new();
-    for case in ["threads", "processes"] {
+    for case in ["threads", "processes", "threads-xcpu", "processes-xcpu"] {
         let kc = res.get("P1", case, "kcompletion", 0);
+        if kc.is_none() && case.ends_with("-xcpu") {
+            continue;
+        }
+        let label = match case.strip_suffix("-xcpu") {
+            Some(c) => format!("{c} on different vCPUs"),
+            None => format!("{case}, same vCPU"),
+        };
         let mut row = ratio_row(
             res,
             "P1",
-            format!("round trip, two {case}, kcompletion vs eventfd"),
+            format!("round trip, two {label}, kcompletion vs eventfd"),
             kc,
             res.get("P1", case, "eventfd", 0),
             "eventfd",
@@ -322,26 +330,36 @@ pub fn rows(res: &Results) -> Vec<Row> {
         p2.baseline = format!("{}; Rust ↔ kernel Lua {}", p2.baseline, fmt_ns(s.median));
     }
     rows.push(p2);
-    let p3_sizes = res.params("P3", "wake-all", "kcompletion");
-    for n in if p3_sizes.is_empty() {
-        vec![10, 100, 1000]
-    } else {
-        p3_sizes
-    } {
-        let mut row = ratio_row(
-            res,
-            "P3",
-            format!("complete_all, {n} waiters: until the last runs, vs futex wake-all"),
-            res.get("P3", "wake-all", "kcompletion", n),
-            res.get("P3", "wake-all", "futex", n),
-            "futex",
-            1.0,
-            "ns",
-        );
-        if let Some(s) = res.get("P3", "wake-all", "eventfd-epoll", n) {
-            row.baseline = format!("{}; eventfd+epoll {}", row.baseline, fmt_ns(s.median));
+    for (case, where_) in [
+        ("wake-all", "waiters on the waker's vCPU"),
+        ("wake-all-xcpu", "waiters on the other vCPU"),
+    ] {
+        let p3_sizes = res.params("P3", case, "kcompletion");
+        if p3_sizes.is_empty() && case == "wake-all-xcpu" {
+            continue;
         }
-        rows.push(row);
+        for n in if p3_sizes.is_empty() {
+            vec![10, 100, 1000]
+        } else {
+            p3_sizes
+        } {
+            let mut row = ratio_row(
+                res,
+                "P3",
+                format!(
+                    "complete_all, {n} waiters ({where_}): until the last runs, vs futex wake-all"
+                ),
+                res.get("P3", case, "kcompletion", n),
+                res.get("P3", case, "futex", n),
+                "futex",
+                1.0,
+                "ns",
+            );
+            if let Some(s) = res.get("P3", case, "eventfd-epoll", n) {
+                row.baseline = format!("{}; eventfd+epoll {}", row.baseline, fmt_ns(s.median));
+            }
+            rows.push(row);
+        }
     }
     let sizes = res.params("P4", "open", "kcompletion");
     let (lo, hi) = (sizes.first().copied(), sizes.last().copied());
@@ -459,7 +477,7 @@ pub fn checks(res: &Results, quick: bool) -> Vec<(String, bool)> {
             .any(|k| k.0 == sc && k.1 == case && k.2 == mech)
     };
     let mut out = Vec::new();
-    for case in ["threads", "processes"] {
+    for case in ["threads", "processes", "threads-xcpu", "processes-xcpu"] {
         let ok = ["kcompletion", "eventfd", "futex", "pipe"]
             .iter()
             .all(|m| has("P1", case, m));
@@ -472,15 +490,17 @@ pub fn checks(res: &Results, quick: bool) -> Vec<(String, bool)> {
         "P2 produced figures (Lua ↔ kernel Lua and its P1 baseline)".into(),
         has("P2", "roundtrip", "lua-klua") && has("P2", "roundtrip", "rust-rust"),
     ));
-    let p3 = [10u64, 100, 1000].iter().all(|&n| {
-        ["kcompletion", "futex", "eventfd-epoll"]
-            .iter()
-            .all(|m| res.get("P3", "wake-all", m, n).is_some())
-    });
-    out.push((
-        "P3 produced figures (10/100/1000 waiters, 3 mechanisms)".into(),
-        p3,
-    ));
+    for case in ["wake-all", "wake-all-xcpu"] {
+        let p3 = [10u64, 100, 1000].iter().all(|&n| {
+            ["kcompletion", "futex", "eventfd-epoll"]
+                .iter()
+                .all(|m| res.get("P3", case, m, n).is_some())
+        });
+        out.push((
+            format!("P3 ({case}) produced figures (10/100/1000 waiters, 3 mechanisms)"),
+            p3,
+        ));
+    }
     let want_sizes: &[u64] = if quick {
         &[1_000, 10_000]
     } else {

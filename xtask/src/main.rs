@@ -10,6 +10,7 @@ mod console;
 mod deps;
 mod initramfs;
 mod kernel;
+mod lanes;
 mod qemu;
 mod util;
 
@@ -419,26 +420,55 @@ impl Tally {
     }
 }
 
-/// The guest job of `cargo xtask test`: every suite in tests/guest/suites (or, with
-/// `only`, those whose line contains one of its comma-separated words).
-fn test_job(only: Option<&str>) -> Result<String> {
+/// The suite lines of tests/guest/suites (or, with `only`, those that contain one
+/// of its comma-separated words).
+fn suite_lines(only: Option<&str>) -> Result<Vec<String>> {
     let path = util::repo_root().join("tests/guest/suites");
-    let mut text =
+    let text =
         std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
-    if let Some(only) = only {
-        let words: Vec<&str> = only.split(',').filter(|w| !w.is_empty()).collect();
-        text = text
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('#') && words.iter().any(|w| l.contains(w)))
-            .map(|l| format!("{l}\n"))
-            .collect();
+    let words: Vec<&str> = only
+        .map(|o| o.split(',').filter(|w| !w.is_empty()).collect())
+        .unwrap_or_default();
+    let lines: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter(|l| only.is_none() || words.iter().any(|w| l.contains(w)))
+        .map(str::to_string)
+        .collect();
+    if lines.is_empty() {
+        bail!("{} lists no suites (for {only:?})", path.display());
     }
+    Ok(lines)
+}
+
+/// The guest job that runs `lines`, each followed by the after-suite check.
+fn suites_job(lines: &[String]) -> Result<String> {
     console::suites_job(
-        &text,
+        &lines.join("\n"),
         "/usr/share/kcompletion/tests",
         Some("sh after-suite.sh"),
     )
-    .with_context(|| format!("{} lists no suites", path.display()))
+    .context("no suites for this guest")
+}
+
+/// The guest job of `cargo xtask test` in one guest (the `initramfs` aid).
+fn test_job(only: Option<&str>) -> Result<String> {
+    suites_job(&suite_lines(only)?)
+}
+
+/// One piece of `cargo xtask test` that a worker thread runs.
+enum Piece {
+    /// Guest N of the debug suites, with its share of the suite lines.
+    Guest(usize, Vec<String>),
+    Bench,
+    Selftest,
+}
+
+enum PieceResult {
+    Guest(usize, Result<qemu::BootResult>),
+    Bench(Result<bench::Outcome>),
+    Selftest(Result<std::result::Result<(), String>>),
 }
 
 fn cmd_test(only: Option<&str>) -> Result<i32> {
@@ -450,24 +480,188 @@ fn cmd_test(only: Option<&str>) -> Result<i32> {
     };
     let mut tally = Tally::default();
 
-    // (e) the guest suites, in one boot with KUnit on
+    // The debug suites spread over lanes::LANES guests, the runner self-test and the
+    // quick benchmarks: two worker threads (one per host core) take them in turn.
+    let lines = suite_lines(only)?;
+    let times = lanes::load_times();
+    let shares = lanes::split(&lines, &times, lanes::LANES);
+    let mut queue: std::collections::VecDeque<Piece> = shares
+        .into_iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(i, s)| Piece::Guest(i, s))
+        .collect();
+    for (i, share) in queue.iter().filter_map(|p| match p {
+        Piece::Guest(i, s) => Some((i, s)),
+        _ => None,
+    }) {
+        let est: u64 = share
+            .iter()
+            .map(|l| lanes::expected(&times, &console::suite_name(l)))
+            .sum();
+        util::stage(
+            "test",
+            &format!(
+                "guest {i} runs: {} (about {} by the last run's times)",
+                share
+                    .iter()
+                    .map(|l| console::suite_name(l))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                util::fmt_duration(Duration::from_secs(est))
+            ),
+        );
+    }
+    if only.is_none() {
+        queue.push_back(Piece::Bench);
+    }
+    queue.push_back(Piece::Selftest);
+    let queue = std::sync::Mutex::new(queue);
+    let results = std::sync::Mutex::new(Vec::new());
+    let guests_t0 = Instant::now();
+    std::thread::scope(|sc| {
+        for _ in 0..lanes::LANES {
+            sc.spawn(|| loop {
+                let Some(piece) = queue.lock().unwrap().pop_front() else {
+                    break;
+                };
+                let r = match piece {
+                    Piece::Guest(i, share) => PieceResult::Guest(i, run_guest(&p, i, &share)),
+                    Piece::Bench => PieceResult::Bench(bench::run(&bench::BenchOptions {
+                        quick: true,
+                        ..Default::default()
+                    })),
+                    Piece::Selftest => PieceResult::Selftest(runner_selftest(&p, &selftest_ko)),
+                };
+                results.lock().unwrap().push(r);
+            });
+        }
+    });
+    let guests_time = guests_t0.elapsed();
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|r| match r {
+        PieceResult::Guest(i, _) => *i,
+        PieceResult::Selftest(_) => 100,
+        PieceResult::Bench(_) => 101,
+    });
+    let mut accel = "?";
+    let mut any_suite = false;
+    for r in results {
+        match r {
+            PieceResult::Guest(i, r) => {
+                let r = r?;
+                accel = r.accel.name();
+                any_suite |= tally_guest(&mut tally, i, &r);
+            }
+            PieceResult::Selftest(st) => {
+                let st = st?;
+                tally.case(
+                    st.is_ok(),
+                    &format!(
+                        "host runner-selftest: {}",
+                        st.as_ref().err().cloned().unwrap_or_default()
+                    ),
+                );
+            }
+            PieceResult::Bench(b) => match b {
+                Ok(o) => {
+                    for (name, ok) in bench::checks(&o.results, true) {
+                        tally.case(ok, &format!("bench --quick: {name}"));
+                    }
+                    tally.case(
+                        o.clean && o.problem.is_none(),
+                        &format!(
+                            "bench --quick: guest run clean and kc-bench finished{}",
+                            o.problem.map(|p| format!(" ({p})")).unwrap_or_default()
+                        ),
+                    );
+                }
+                Err(e) => tally.case(false, &format!("bench --quick: {e:#}")),
+            },
+        }
+    }
+    if only.is_some() {
+        eprintln!("[test] --suites: benchmarks skipped (PARTIAL RUN)");
+        tally.case(false, "bench --quick: skipped by --suites");
+    }
+    if !any_suite {
+        tally.case(false, "guest: no suite ran");
+    }
+    let finished: Vec<_> = lanes::FINISHED.lock().unwrap().clone();
+    let mut record = std::collections::BTreeMap::new();
+    eprintln!("[test] suites (wall time as seen from the host; guests ran at the same time):");
+    eprintln!("  {:<28} {:>6} {:>7} {:>9}", "suite", "cases", "failed", "time");
+    for (name, d, cases, failed) in &finished {
+        record.insert(name.clone(), d.as_secs().max(1));
+        if !name.starts_with("after-") {
+            let after = finished
+                .iter()
+                .find(|f| f.0 == format!("after-{name}"))
+                .map(|f| f.1)
+                .unwrap_or_default();
+            eprintln!(
+                "  {:<28} {:>6} {:>7} {:>9}  (+{} after-suite)",
+                name,
+                cases,
+                failed,
+                util::fmt_duration(*d),
+                util::fmt_duration(after)
+            );
+        }
+    }
+    lanes::save_times(&record);
+
+    // (f) host tests
+    let (hp, hf) = host_tests()?;
+    tally.passed += hp;
+    tally.failed += hf;
+    if hf > 0 {
+        tally.failures.push(format!("host cargo test: {hf} failed"));
+    }
+
+    eprintln!(
+        "[test] guests, self-test and bench {} (accelerator {accel}), whole run {}",
+        util::fmt_duration(guests_time),
+        util::fmt_duration(t0.elapsed())
+    );
+    if !tally.failures.is_empty() {
+        eprintln!("[test] failures:");
+        for f in &tally.failures {
+            eprintln!("  - {f}");
+        }
+    }
+    if let Some(only) = only {
+        println!("PARTIAL RUN (--suites {only}): not a test result");
+    }
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    Ok(if tally.failed == 0 { 0 } else { 1 })
+}
+
+/// Boot debug guest `lane` with its share of the suites (KUnit on in guest 0 only).
+fn run_guest(p: &Prepared, lane: usize, share: &[String]) -> Result<qemu::BootResult> {
+    let name = format!("test-{lane}");
     let spec = GuestSpec {
         module: p.module.clone(),
         bins: p.bins.clone(),
         job_conf: job_conf("job", true, MODULE_PATH, true, true),
-        job: Some(test_job(only)?),
+        job: Some(suites_job(share)?),
         ..Default::default()
     };
-    let initrd = build_initrd("test", &spec)?;
+    let initrd = build_initrd(&name, &spec)?;
     let opts = BootOptions {
-        name: "test".into(),
+        name,
         initrd,
-        kunit: true,
+        kunit: lane == 0,
         idle_timeout: Duration::from_secs(300),
         total_timeout: Duration::from_secs(3900),
-        echo: Echo::Prefixed,
+        echo: Echo::Lane(lane),
     };
-    let r = qemu::boot(&p.kernel, &opts)?;
+    qemu::boot(&p.kernel, &opts)
+}
+
+/// Count guest `lane`'s suites, KUnit results (guest 0) and cleanliness;
+/// true if any suite ran.
+fn tally_guest(tally: &mut Tally, lane: usize, r: &qemu::BootResult) -> bool {
     let suites = console::parse_suites(&r.stdout);
     for s in &suites {
         for c in &s.cases {
@@ -488,38 +682,39 @@ fn cmd_test(only: Option<&str>) -> Result<i32> {
             eprintln!("  guest {}: FAILED: {prob}", s.name);
             tally.case(false, &format!("guest {}: {prob}", s.name));
         }
-        eprintln!(
-            "[suite {}] {} passed, {} failed (exit status {:?})",
-            s.name,
-            s.passed(),
-            s.failed(),
-            s.status
-        );
+        if s.failed() > 0 || !s.problems.is_empty() {
+            eprintln!(
+                "[suite {}] {} passed, {} failed (exit status {:?})",
+                s.name,
+                s.passed(),
+                s.failed(),
+                s.status
+            );
+        }
     }
     if !r.stderr.trim().is_empty() {
-        eprintln!("----- guest job stderr -----\n{}-----", r.stderr);
+        eprintln!("----- guest {lane} job stderr -----\n{}-----", r.stderr);
     }
-    if suites.is_empty() {
-        tally.case(false, "guest: no suite ran");
-    }
-    let ku = console::parse_kunit(&r.console, "rust_doctests_kernel");
-    let ku_pass = ku.cases.iter().filter(|c| c.passed()).count();
-    eprintln!(
-        "[kunit rust_doctests_kernel] {} passed, {} failed",
-        ku_pass,
-        ku.cases.len() - ku_pass
-    );
-    for c in &ku.cases {
-        tally.case(
-            c.passed(),
-            &format!("kunit rust_doctests_kernel: {}", c.description),
+    if lane == 0 {
+        let ku = console::parse_kunit(&r.console, "rust_doctests_kernel");
+        let ku_pass = ku.cases.iter().filter(|c| c.passed()).count();
+        eprintln!(
+            "[kunit rust_doctests_kernel] {} passed, {} failed",
+            ku_pass,
+            ku.cases.len() - ku_pass
         );
-    }
-    if ku.cases.is_empty() {
-        tally.case(
-            false,
-            "kunit: the kernel printed no rust_doctests_kernel results",
-        );
+        for c in &ku.cases {
+            tally.case(
+                c.passed(),
+                &format!("kunit rust_doctests_kernel: {}", c.description),
+            );
+        }
+        if ku.cases.is_empty() {
+            tally.case(
+                false,
+                "kunit: the kernel printed no rust_doctests_kernel results",
+            );
+        }
     }
     for l in r.console.lines() {
         let t = console::strip_printk_time(l).trim();
@@ -527,78 +722,15 @@ fn cmd_test(only: Option<&str>) -> Result<i32> {
             || t.starts_with("KC-INSMOD-MISSING")
             || t.starts_with("KC-RMMOD-FAILED")
         {
-            tally.case(false, &format!("guest: {t}"));
+            tally.case(false, &format!("guest {lane}: {t}"));
         }
     }
-    r.report_problems("test");
+    r.report_problems(&format!("test-{lane}"));
     tally.case(
         r.clean(),
-        "guest run clean: no kernel splat, no hang, job finished",
+        &format!("guest {lane} run clean: no kernel splat, no hang, job finished"),
     );
-    let guest_time = r.duration;
-
-    // runner self-test: a WARN at module load must fail a run
-    let st = runner_selftest(&p, &selftest_ko)?;
-    tally.case(
-        st.is_ok(),
-        &format!(
-            "host runner-selftest: {}",
-            st.as_ref().err().cloned().unwrap_or_default()
-        ),
-    );
-
-    // (g) the benchmarks, quick, on the release kernel: every scenario must produce its
-    // figures (their values are never judged here)
-    let bench = if only.is_some() {
-        eprintln!("[test] --suites: benchmarks skipped (PARTIAL RUN)");
-        None
-    } else {
-        Some(bench::run(&bench::BenchOptions {
-            quick: true,
-            ..Default::default()
-        }))
-    };
-    match bench.unwrap_or_else(|| Err(anyhow::anyhow!("skipped by --suites"))) {
-        Ok(o) => {
-            for (name, ok) in bench::checks(&o.results, true) {
-                tally.case(ok, &format!("bench --quick: {name}"));
-            }
-            tally.case(
-                o.clean && o.problem.is_none(),
-                &format!(
-                    "bench --quick: guest run clean and kc-bench finished{}",
-                    o.problem.map(|p| format!(" ({p})")).unwrap_or_default()
-                ),
-            );
-        }
-        Err(e) => tally.case(false, &format!("bench --quick: {e:#}")),
-    }
-
-    // (f) host tests
-    let (hp, hf) = host_tests()?;
-    tally.passed += hp;
-    tally.failed += hf;
-    if hf > 0 {
-        tally.failures.push(format!("host cargo test: {hf} failed"));
-    }
-
-    eprintln!(
-        "[test] guest suites boot {} (accelerator {}), whole run {}",
-        util::fmt_duration(guest_time),
-        r.accel.name(),
-        util::fmt_duration(t0.elapsed())
-    );
-    if !tally.failures.is_empty() {
-        eprintln!("[test] failures:");
-        for f in &tally.failures {
-            eprintln!("  - {f}");
-        }
-    }
-    if let Some(only) = only {
-        println!("PARTIAL RUN (--suites {only}): not a test result");
-    }
-    println!("{} passed, {} failed", tally.passed, tally.failed);
-    Ok(if tally.failed == 0 { 0 } else { 1 })
+    !suites.is_empty()
 }
 
 /// Boot a guest that loads a module doing `WARN(1, ...)` and check the

@@ -73,6 +73,8 @@ pub enum Echo {
     /// Job stdout and stderr live on our stderr, each line prefixed
     /// with `  | ` (for `test`: progress without mixing into our stdout).
     Prefixed,
+    /// Live status lines of guest N of `cargo xtask test` (see `lanes.rs`).
+    Lane(usize),
     /// Nothing live (results are parsed afterwards).
     Quiet,
 }
@@ -278,7 +280,7 @@ fn base_cmd(kernel: &Kernel, initrd: &Path, accel: Accel, kunit: bool, hw: &Hard
     let mut c = Command::new("qemu-system-x86_64");
     c.args(accel.args());
     c.arg("-m").arg(hw.mem_mb.to_string());
-    c.arg("-smp").arg(hw.smp.to_string());
+    c.arg("-smp").arg(smp_arg(hw.smp));
     c.args(["-nographic", "-no-reboot"]);
     c.arg("-kernel")
         .arg(&kernel.bzimage)
@@ -286,6 +288,16 @@ fn base_cmd(kernel: &Kernel, initrd: &Path, accel: Accel, kunit: bool, hw: &Hard
         .arg(initrd);
     c.arg("-append").arg(cmdline(kunit));
     c
+}
+
+/// `-smp N` as one socket per CPU. SeaBIOS writes only the first logical CPU
+/// of each package into its MP table (legacy MPS predates multi-core
+/// packages, see its `mptable.c`), and QEMU's plain `-smp 2` makes one socket
+/// with two cores, so a kernel without ACPI, which finds its CPUs in the MP
+/// table, brought up one: "Allowing 1 present CPUs". With `sockets=N` every
+/// CPU is a package of its own and the MP table lists them all.
+pub fn smp_arg(n: u32) -> String {
+    format!("{n},sockets={n},cores=1,threads=1")
 }
 
 /// Guest log folder: target/guest/.
@@ -517,6 +529,13 @@ fn boot_once(
                 prefix: "  |2 ",
                 buf: Vec::new(),
             })),
+        ),
+        Echo::Lane(n) => (
+            Some(Box::new(crate::lanes::Progress::new(
+                n,
+                crate::lanes::load_times(),
+            ))),
+            None,
         ),
         Echo::Quiet => (None, None),
     };

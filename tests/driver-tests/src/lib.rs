@@ -2,6 +2,7 @@
 //! random stream, KTAP output and flag parsing.
 
 pub mod args;
+pub mod cpus;
 pub mod ktap;
 pub mod progress;
 pub mod rng;

@@ -198,6 +198,15 @@ fn main() {
     let dev = open_dev();
     install_sigusr1();
 
+    s.case(
+        "at least 2 CPUs online (the waiter and kill cases race across them)",
+        || {
+            let n = kcompletion_driver_tests::cpus::online();
+            check!(n >= 2, "{n} CPU online");
+            Ok(())
+        },
+    );
+
     s.case("VERSION reports ABI version 1", || {
         let mut v = KcVersion {
             version: 0,

@@ -15,6 +15,7 @@
 
 use kcompletion_abi::*;
 use kcompletion_driver_tests::args;
+use kcompletion_driver_tests::cpus;
 use kcompletion_driver_tests::ktap::Ktap;
 use kcompletion_driver_tests::progress::progress_reporter;
 use kcompletion_driver_tests::rng::Rng;
@@ -420,6 +421,7 @@ fn main() {
     );
     let threads = threads.clamp(1, 64) as usize;
     println!("# kc-fuzz --calls {calls} --seed {seed} --threads {threads}");
+    cpus::require(&mut ktap, 2);
 
     // SAFETY: Anonymous mappings for addresses that are (or become) invalid.
     let (hole, flapping) = unsafe {
@@ -472,6 +474,7 @@ fn main() {
         .map(|t| {
             let (bad, findings, done) = (bad.clone(), findings.clone(), done.clone());
             thread::spawn(move || {
+                cpus::pin_spread(t as usize);
                 let mut w = Worker {
                     rng: Rng::new(seed, t as u64),
                     dev: open_dev(),

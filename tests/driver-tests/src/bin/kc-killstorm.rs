@@ -21,6 +21,7 @@
 //! KTAP output; prints the seed.
 
 use kcompletion_driver_tests::args;
+use kcompletion_driver_tests::cpus;
 use kcompletion_driver_tests::ktap::Ktap;
 use kcompletion_driver_tests::rng::Rng;
 use kcompletion_driver_tests::spawn::{spawn, ChildStack};
@@ -118,6 +119,7 @@ fn main() {
     );
     let batch = batch.clamp(1, 2000);
     println!("# kc-killstorm --procs {procs} --batch {batch} --seed {seed}");
+    cpus::require(&mut ktap, 2);
     let mut rng = Rng::new(seed, 0);
 
     // SAFETY: A shared anonymous page for the children's counter (survives fork).

@@ -17,6 +17,7 @@
 //! KTAP output; prints the seed so a run can be replayed.
 
 use kcompletion_driver_tests::args;
+use kcompletion_driver_tests::cpus;
 use kcompletion_driver_tests::ktap::Ktap;
 use kcompletion_driver_tests::progress::progress_reporter;
 use kcompletion_driver_tests::rng::Rng;
@@ -145,6 +146,7 @@ fn main() {
     );
     let threads = (threads.clamp(2, 64) & !1) as usize;
     println!("# kc-stress --ops {ops} --seed {seed} --threads {threads}");
+    cpus::require(&mut ktap, 2);
 
     let dev = open_dev();
     let keep: Vec<OwnedFd> = (0..OBJECTS)
@@ -166,7 +168,10 @@ fn main() {
     let hs: Vec<_> = (0..threads)
         .map(|t| {
             let model = model.clone();
-            thread::spawn(move || mixed(t, seed, mixed_ops / threads as u64, &model))
+            thread::spawn(move || {
+                cpus::pin_spread(t as usize);
+                mixed(t, seed, mixed_ops / threads as u64, &model)
+            })
         })
         .collect();
     let joined = hs.into_iter().all(|h| h.join().is_ok());
@@ -207,6 +212,7 @@ fn main() {
     for t in 0..half {
         let (fd, lost, m) = (handoff.clone(), lost.clone(), model.clone());
         hs.push(thread::spawn(move || {
+            cpus::pin_spread(2 * t);
             let model = m;
             for _ in 0..per {
                 match wait_deadline(&fd, now_ns(libc::CLOCK_MONOTONIC) + 30_000_000_000, 0) {
@@ -222,6 +228,7 @@ fn main() {
         let (fd, m) = (handoff.clone(), model.clone());
         let mut rng = Rng::new(seed ^ 0xabcdef, t as u64);
         hs.push(thread::spawn(move || {
+            cpus::pin_spread(2 * t + 1);
             let model = m;
             let mut left = per;
             while left > 0 {
@@ -254,10 +261,11 @@ fn main() {
     let barrier = Arc::new(Barrier::new(threads + 1));
     let wrong = Arc::new(AtomicBool::new(false));
     let hs: Vec<_> = (0..threads)
-        .map(|_| {
+        .map(|t| {
             let (fd, barrier, wrong, m) =
                 (gate.clone(), barrier.clone(), wrong.clone(), model.clone());
             thread::spawn(move || {
+                cpus::pin_spread(t);
                 let model = m;
                 for _ in 0..rounds {
                     barrier.wait(); // the gate is closed here
