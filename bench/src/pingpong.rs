@@ -211,7 +211,15 @@ pub fn p1(cfg: &Config) {
                 for &mech in MECHS {
                     let (ping, pong, fds) = make(dev, mech, mode);
                     let v = round_trips(&*ping, &*pong, mode, warm, rounds, Some(cpus));
-                    emit("P1", &format!("{}{suffix}", mode.name()), mech, 0, rep, v, "ns");
+                    emit(
+                        "P1",
+                        &format!("{}{suffix}", mode.name()),
+                        mech,
+                        0,
+                        rep,
+                        v,
+                        "ns",
+                    );
                     fds.into_iter().for_each(close);
                 }
             }

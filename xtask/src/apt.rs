@@ -15,7 +15,8 @@
 //! `dpkg-query` output); `deps.rs` runs the commands.
 
 /// Our own sources file for bookworm-backports (deb822 format).
-pub const BACKPORTS_SOURCES_FILE: &str = "/etc/apt/sources.list.d/kcompletion-bookworm-backports.sources";
+pub const BACKPORTS_SOURCES_FILE: &str =
+    "/etc/apt/sources.list.d/kcompletion-bookworm-backports.sources";
 
 /// The Debian suite that backports for this release live in.
 pub const BACKPORTS_SUITE: &str = "bookworm-backports";
@@ -191,10 +192,16 @@ mod tests {
     #[test]
     fn source_field() {
         assert_eq!(
-            source_of("qemu-system-x86", "Package: qemu-system-x86\nSource: qemu (1:7.2+dfsg-7+deb12u18)\nVersion: 1:7.2\n"),
+            source_of(
+                "qemu-system-x86",
+                "Package: qemu-system-x86\nSource: qemu (1:7.2+dfsg-7+deb12u18)\nVersion: 1:7.2\n"
+            ),
             "qemu"
         );
-        assert_eq!(source_of("lua5.4", "Package: lua5.4\nVersion: 5.4.4\n"), "lua5.4");
+        assert_eq!(
+            source_of("lua5.4", "Package: lua5.4\nVersion: 5.4.4\n"),
+            "lua5.4"
+        );
     }
 
     #[test]

@@ -477,6 +477,25 @@ pub fn checks(res: &Results, quick: bool) -> Vec<(String, bool)> {
             .any(|k| k.0 == sc && k.1 == case && k.2 == mech)
     };
     let mut out = Vec::new();
+    // A jiffies clocksource ticks every 4 ms: every figure below a tick would read 0.
+    let clock = res.parsed.meta.get("clocksource").map(String::as_str);
+    out.push((
+        format!(
+            "guest clocksource is a TSC, not jiffies (it is {})",
+            clock.unwrap_or("not reported")
+        ),
+        clock.is_some_and(|c| c.starts_with("tsc")),
+    ));
+    let cpus: u32 = res
+        .parsed
+        .meta
+        .get("cpus")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    out.push((
+        format!("guest has at least 2 CPUs online ({cpus})"),
+        cpus >= 2,
+    ));
     for case in ["threads", "processes", "threads-xcpu", "processes-xcpu"] {
         let ok = ["kcompletion", "eventfd", "futex", "pipe"]
             .iter()

@@ -80,10 +80,9 @@ pub fn ensure_apt() -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    let listing = cmd_output(Command::new("dpkg-query").args([
-        "-W",
-        "-f=${Package}\t${source:Package}\t${Version}\n",
-    ]))?;
+    let listing = cmd_output(
+        Command::new("dpkg-query").args(["-W", "-f=${Package}\t${source:Package}\t${Version}\n"]),
+    )?;
     let from_backports = apt::backports_sources(&listing);
     let root = is_root();
     if root && !from_backports.is_empty() {

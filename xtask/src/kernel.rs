@@ -11,6 +11,9 @@ use crate::util;
 pub enum Flavour {
     Debug,
     Release,
+    /// The debug kernel with ACPI (`tests/kconfig/acpi.config`): only for
+    /// `boot-soak --acpi`, which shows why the guests run without ACPI.
+    DebugAcpi,
 }
 
 impl Flavour {
@@ -18,6 +21,16 @@ impl Flavour {
         match self {
             Flavour::Debug => "debug",
             Flavour::Release => "release",
+            Flavour::DebugAcpi => "debug-acpi",
+        }
+    }
+
+    /// The fragments merged onto tinyconfig, in order (names under tests/kconfig/).
+    pub fn fragments(self) -> &'static [&'static str] {
+        match self {
+            Flavour::Debug => &["base", "debug"],
+            Flavour::Release => &["base", "release"],
+            Flavour::DebugAcpi => &["base", "debug", "acpi"],
         }
     }
 }
@@ -60,15 +73,14 @@ pub fn make_cmd(tc: &Toolchain, dir: &Path) -> Command {
 }
 
 pub fn cache_key(tc: &Toolchain, flavour: Flavour) -> Result<String> {
-    let base = std::fs::read(kconfig_dir().join("base.config"))?;
-    let fl = std::fs::read(kconfig_dir().join(format!("{}.config", flavour.name())))?;
-    Ok(util::sha256_hex(&[
-        tc.kernel_package_version.as_bytes(),
-        &base,
-        &fl,
-        tc.rustc_version.as_bytes(),
-        tc.bindgen_version.as_bytes(),
-    ]))
+    let mut parts = vec![tc.kernel_package_version.as_bytes().to_vec()];
+    for frag in flavour.fragments() {
+        parts.push(std::fs::read(kconfig_dir().join(format!("{frag}.config")))?);
+    }
+    parts.push(tc.rustc_version.as_bytes().to_vec());
+    parts.push(tc.bindgen_version.as_bytes().to_vec());
+    let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    Ok(util::sha256_hex(&parts))
 }
 
 /// Build (or reuse) the kernel of `flavour` in `<cache>/build-<flavour>`.
@@ -109,8 +121,9 @@ pub fn ensure_kernel(tc: &Toolchain, cache: &Path, flavour: Flavour) -> Result<K
         .arg("-O")
         .arg(&build_dir)
         .arg(build_dir.join(".config"));
-    c.arg(kconfig_dir().join("base.config"))
-        .arg(kconfig_dir().join(format!("{}.config", flavour.name())));
+    for frag in flavour.fragments() {
+        c.arg(kconfig_dir().join(format!("{frag}.config")));
+    }
     util::run_logged(&mut c, &log, &tag, "merging config fragments")?;
     let mut c = make_cmd(tc, src);
     c.arg(&o).arg("olddefconfig");
@@ -134,7 +147,7 @@ pub fn ensure_kernel(tc: &Toolchain, cache: &Path, flavour: Flavour) -> Result<K
 fn check_config(build_dir: &Path, flavour: Flavour) -> Result<()> {
     let cfg = std::fs::read_to_string(build_dir.join(".config"))?;
     let mut dropped = Vec::new();
-    for frag in ["base".to_string(), flavour.name().to_string()] {
+    for frag in flavour.fragments() {
         let text = std::fs::read_to_string(kconfig_dir().join(format!("{frag}.config")))?;
         for line in text.lines().map(str::trim) {
             if line.starts_with("CONFIG_") && !cfg.lines().any(|l| l.trim() == line) {

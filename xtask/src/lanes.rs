@@ -151,7 +151,11 @@ impl State {
             let mut f = rest.split_whitespace();
             let name = f.next().unwrap_or("").to_string();
             let st = f.next().unwrap_or("?");
-            let el = self.suite.as_ref().map(|s| s.1.elapsed()).unwrap_or_default();
+            let el = self
+                .suite
+                .as_ref()
+                .map(|s| s.1.elapsed())
+                .unwrap_or_default();
             eprintln!(
                 "[guest {}] {name}: {} cases ({} failed) in {}, exit {st}",
                 self.lane,
@@ -271,12 +275,19 @@ mod tests {
         let shares = split(&lines, &times, 2);
         assert_eq!(shares.len(), 2);
         assert_eq!(shares.iter().map(Vec::len).sum::<usize>(), lines.len());
-        let load = |s: &Vec<String>| s.iter().map(|l| expected(&times, &suite_name(l))).sum::<u64>();
+        let load = |s: &Vec<String>| {
+            s.iter()
+                .map(|l| expected(&times, &suite_name(l)))
+                .sum::<u64>()
+        };
         let (a, b) = (load(&shares[0]), load(&shares[1]));
         assert!(a.abs_diff(b) <= 150, "{a} vs {b}: {shares:?}");
         assert!(shares[0].contains(&"kc-fuzz --calls 200000".to_string()));
         for s in &shares {
-            let pos: Vec<usize> = s.iter().map(|l| lines.iter().position(|x| x == l).unwrap()).collect();
+            let pos: Vec<usize> = s
+                .iter()
+                .map(|l| lines.iter().position(|x| x == l).unwrap())
+                .collect();
             assert!(pos.windows(2).all(|w| w[0] < w[1]), "{s:?}");
         }
     }
@@ -284,7 +295,8 @@ mod tests {
     #[test]
     fn live_lines_count_cases() {
         let mut p = Progress::new(7, BTreeMap::new());
-        p.write_all(b"KC-SUITE basics\nok 1 - a\nnot ok 2 - b\nok 3").unwrap();
+        p.write_all(b"KC-SUITE basics\nok 1 - a\nnot ok 2 - b\nok 3")
+            .unwrap();
         p.write_all(b" - c\nKC-SUITE-END basics 1\n").unwrap();
         {
             let st = p.state.lock().unwrap();
@@ -292,6 +304,10 @@ mod tests {
             assert_eq!((st.finished[0].2, st.finished[0].3), (3, 1));
         }
         drop(p);
-        assert!(FINISHED.lock().unwrap().iter().any(|f| f.0 == "basics" && f.2 == 3));
+        assert!(FINISHED
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|f| f.0 == "basics" && f.2 == 3));
     }
 }

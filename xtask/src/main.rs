@@ -12,6 +12,7 @@ mod initramfs;
 mod kernel;
 mod lanes;
 mod qemu;
+mod soak;
 mod util;
 
 use anyhow::{bail, Context, Result};
@@ -92,7 +93,7 @@ enum Cmd {
         /// Real time: KVM if it works here, else plain TCG (labelled as such).
         #[arg(long)]
         wallclock: bool,
-        /// vCPUs of the guest (default 1; see xtask/src/bench.rs).
+        /// vCPUs of the guest (default 2; see xtask/src/bench.rs).
         #[arg(long)]
         smp: Option<u32>,
         /// Repetitions per figure (default 7, quick 3).
@@ -101,6 +102,16 @@ enum Cmd {
         /// Only these scenarios, e.g. P1,P3.
         #[arg(long)]
         only: Option<String>,
+    },
+    /// Boot the debug guest N times with 2 vCPUs (two boots at a time); every boot must
+    /// bring up both CPUs, pass a cross-CPU hand-off and show no kernel splat.
+    BootSoak {
+        #[arg(default_value_t = 50)]
+        boots: usize,
+        /// Boot the debug kernel with ACPI (flavour debug-acpi) instead: why the guests run
+        /// without it.
+        #[arg(long)]
+        acpi: bool,
     },
     /// Write the `test` initramfs to a file and list nothing else (debugging aid).
     #[command(hide = true)]
@@ -121,6 +132,14 @@ fn main() {
             cmd,
         } => cmd_vm(&include, flavour, timeout, no_module, kmemleak, &cmd),
         Cmd::Initramfs { out } => initramfs_only(&out),
+        Cmd::BootSoak { boots, acpi } => soak::cmd_boot_soak(
+            boots,
+            if acpi {
+                Flavour::DebugAcpi
+            } else {
+                Flavour::Debug
+            },
+        ),
         Cmd::Fuzz {
             calls,
             seed,
@@ -590,7 +609,10 @@ fn cmd_test(only: Option<&str>) -> Result<i32> {
     let finished: Vec<_> = lanes::FINISHED.lock().unwrap().clone();
     let mut record = std::collections::BTreeMap::new();
     eprintln!("[test] suites (wall time as seen from the host; guests ran at the same time):");
-    eprintln!("  {:<28} {:>6} {:>7} {:>9}", "suite", "cases", "failed", "time");
+    eprintln!(
+        "  {:<28} {:>6} {:>7} {:>9}",
+        "suite", "cases", "failed", "time"
+    );
     for (name, d, cases, failed) in &finished {
         record.insert(name.clone(), d.as_secs().max(1));
         if !name.starts_with("after-") {

@@ -265,15 +265,67 @@ fn first_choice(kernel: &Kernel) -> (Accel, bool) {
     }
 }
 
-fn cmdline(kunit: bool) -> String {
+fn cmdline(kunit: bool, accel: Accel) -> String {
     // A 120 s hung-task threshold: the detector still catches a task stuck in D state (a
     // deadlock in the driver), but not the slow-but-progressing exits of hundreds of processes
     // under TCG with KASAN and lockdep, which took over 20 s (the config's default).
     format!(
         "console=ttyS0 panic=-1 loglevel=7 printk.devkmsg=on \
-         sysctl.kernel.hung_task_timeout_secs=120 kunit.enable={}",
-        if kunit { 1 } else { 0 }
+         sysctl.kernel.hung_task_timeout_secs=120 kunit.enable={}{}",
+        if kunit { 1 } else { 0 },
+        tsc_args(accel)
     )
+}
+
+/// Keep the guest on its TSC with 2 vCPUs. Without these the guest fell back to the
+/// `refined-jiffies` clocksource (4 ms steps, no high-resolution timers):
+/// - QEMU's TSC is one clock for all vCPUs (the instruction count under `-icount`, the
+///   host's TSC otherwise), but `-cpu max` under TCG is neither Intel nor has an invariant
+///   TSC, so with more than one possible CPU the kernel assumes a multi-socket box with
+///   unsynchronised TSCs ("Marking TSC unstable due to TSCs unsynchronized"): `tsc=reliable`.
+/// - Under plain TCG on a loaded host, calibration against the PIT fails ("could not
+///   calculate TSC khz") when the other guest or a build keeps the cores busy: the rate is
+///   known (1 GHz under `-icount shift=0`; otherwise the host's own TSC rate, measured
+///   here), so it is given with `tsc_early_khz`.
+fn tsc_args(accel: Accel) -> String {
+    let khz = match accel {
+        Accel::TcgIcount => Some(1_000_000),
+        Accel::Tcg => host_tsc_khz(),
+        Accel::Kvm => None,
+    };
+    match (accel, khz) {
+        (Accel::Kvm, _) => String::new(),
+        (_, Some(khz)) => format!(" tsc=reliable tsc_early_khz={khz}"),
+        (_, None) => " tsc=reliable".into(),
+    }
+}
+
+/// The host's TSC rate in kHz (the rate of a TCG guest's TSC), measured against
+/// `CLOCK_MONOTONIC` over 50 ms; only on a host whose TSC rate is constant (`constant_tsc`
+/// in /proc/cpuinfo).
+fn host_tsc_khz() -> Option<u64> {
+    static KHZ: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *KHZ.get_or_init(|| {
+        let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+        let flags = info.lines().find(|l| l.starts_with("flags"))?;
+        if !flags.split_whitespace().any(|w| w == "constant_tsc") {
+            return None;
+        }
+        let (t0, c0) = (Instant::now(), rdtsc());
+        std::thread::sleep(Duration::from_millis(50));
+        let (c1, dt) = (rdtsc(), t0.elapsed());
+        let khz = c1.wrapping_sub(c0) as f64 / dt.as_secs_f64() / 1000.0;
+        (khz > 1000.0 && khz < 100_000_000.0).then(|| khz.round() as u64)
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn rdtsc() -> u64 {
+    // SAFETY: `rdtsc` reads the time-stamp counter; it has no preconditions on x86_64.
+    #[allow(unused_unsafe)]
+    unsafe {
+        std::arch::x86_64::_rdtsc()
+    }
 }
 
 fn base_cmd(kernel: &Kernel, initrd: &Path, accel: Accel, kunit: bool, hw: &Hardware) -> Command {
@@ -286,7 +338,7 @@ fn base_cmd(kernel: &Kernel, initrd: &Path, accel: Accel, kunit: bool, hw: &Hard
         .arg(&kernel.bzimage)
         .arg("-initrd")
         .arg(initrd);
-    c.arg("-append").arg(cmdline(kunit));
+    c.arg("-append").arg(cmdline(kunit, accel));
     c
 }
 
@@ -643,7 +695,8 @@ fn boot_once(
             failure = Some(format!("guest timed out after {}s", elapsed.as_secs()));
             break;
         }
-        if elapsed >= next_progress {
+        // A `Lane` guest has its own per-suite progress lines (lanes::Progress).
+        if elapsed >= next_progress && !matches!(opts.echo, Echo::Lane(_)) {
             util::stage(
                 &tag,
                 &format!("running … {} elapsed", util::fmt_duration(elapsed)),
