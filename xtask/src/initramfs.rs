@@ -310,19 +310,11 @@ pub fn build(spec: &GuestSpec, out: &Path) -> Result<()> {
         c.host_file("lib/modules/kcompletion.ko", m)?;
     }
     for m in &spec.extra_modules {
-        let name = m
-            .file_name()
-            .context("module name")?
-            .to_string_lossy()
-            .into_owned();
+        let name = file_name(m, "module name")?;
         c.host_file(&format!("lib/modules/{name}"), m)?;
     }
     for b in &spec.bins {
-        let name = b
-            .file_name()
-            .context("bin name")?
-            .to_string_lossy()
-            .into_owned();
+        let name = file_name(b, "bin name")?;
         c.host_binary(&format!("usr/bin/{name}"), b)?;
     }
     // Lua C modules built by the workspace (hook; absent for now is fine)
@@ -366,6 +358,15 @@ pub fn build(spec: &GuestSpec, out: &Path) -> Result<()> {
     }
     std::fs::write(out, c.to_bytes()).with_context(|| format!("write {}", out.display()))?;
     Ok(())
+}
+
+/// The last component of `path` (`what` names it in the error).
+fn file_name(path: &Path, what: &'static str) -> Result<String> {
+    Ok(path
+        .file_name()
+        .context(what)?
+        .to_string_lossy()
+        .into_owned())
 }
 
 /// Workspace binary targets (except xtask), from `cargo metadata`.

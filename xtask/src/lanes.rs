@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::console::suite_name;
+use crate::suites::suite_name;
 use crate::util;
 
 /// Guests that run the suites at the same time (one per host core here).

@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use crate::initramfs::GuestSpec;
 use crate::kernel::Flavour;
+use crate::prepare::{build_initrd, job_conf, prepare, MODULE_PATH};
 use crate::qemu::{self, BootOptions, Echo};
-use crate::{build_initrd, job_conf, prepare, util, MODULE_PATH};
+use crate::util;
 
 /// The guest job: KTAP cases, status 0 only if all pass.
 const JOB: &str = r#"

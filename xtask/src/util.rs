@@ -65,7 +65,7 @@ pub fn describe(cmd: &Command) -> String {
     s.push_str(&cmd.get_program().to_string_lossy());
     for a in cmd.get_args() {
         s.push(' ');
-        s.push_str(&crate::console::shell_quote(&a.to_string_lossy()));
+        s.push_str(&crate::shell::shell_quote(&a.to_string_lossy()));
     }
     if cmd.get_current_dir().is_some() {
         s.push(')');
@@ -110,14 +110,7 @@ pub fn tail_lines(text: &str, n: usize) -> String {
 /// progress line every 30 s. On failure prints the last 40 lines of the log
 /// and the command.
 pub fn run_logged(cmd: &mut Command, log: &Path, tag: &str, what: &str) -> Result<Duration> {
-    if let Some(p) = log.parent() {
-        std::fs::create_dir_all(p)?;
-    }
-    let f = File::options()
-        .create(true)
-        .append(true)
-        .open(log)
-        .with_context(|| format!("open {}", log.display()))?;
+    let f = open_creating_dir(log, File::options().create(true).append(true))?;
     cmd.stdout(f.try_clone()?).stderr(f).stdin(Stdio::null());
     let start = Instant::now();
     stage(tag, &format!("{what} (log: {})", log.display()));
@@ -187,15 +180,10 @@ pub fn sha256_hex(parts: &[&[u8]]) -> String {
 /// Take an exclusive lock on `path` (created if needed), waiting for other
 /// xtask runs that hold it. The lock is released when the file is dropped.
 pub fn lock(path: &Path, tag: &str) -> Result<File> {
-    if let Some(p) = path.parent() {
-        std::fs::create_dir_all(p)?;
-    }
-    let f = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("open {}", path.display()))?;
+    let f = open_creating_dir(
+        path,
+        File::options().create(true).truncate(false).write(true),
+    )?;
     match f.try_lock() {
         Ok(()) => return Ok(f),
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -214,4 +202,13 @@ pub fn lock(path: &Path, tag: &str) -> Result<File> {
     f.lock()
         .with_context(|| format!("lock {}", path.display()))?;
     Ok(f)
+}
+
+/// Open `path` with `opts`, creating its folder first.
+fn open_creating_dir(path: &Path, opts: &std::fs::OpenOptions) -> Result<File> {
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p)?;
+    }
+    opts.open(path)
+        .with_context(|| format!("open {}", path.display()))
 }

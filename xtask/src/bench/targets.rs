@@ -1,0 +1,377 @@
+//! The targets of issue 6 beside their figures (the summary rows and their verdicts), and
+//! the checks of `cargo xtask test` that every scenario produced figures.
+
+use super::stats::{fmt_count, fmt_ns, fmt_stat, Results, Stat};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Met,
+    Missed,
+    Info,
+    NotMeasured(String),
+}
+
+/// One line of the summary table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub scenario: &'static str,
+    pub what: String,
+    pub figure: String,
+    pub baseline: String,
+    pub ratio: Option<f64>,
+    pub target: String,
+    pub verdict: Verdict,
+}
+
+fn not_measured(res: &Results, scenario: &str) -> Verdict {
+    Verdict::NotMeasured(
+        res.skip_reason(scenario)
+            .unwrap_or_else(|| "no figure (see the guest log)".into()),
+    )
+}
+
+/// A ratio row: `a` against `b`, target `ratio <= max` (or `< max` when `strict`).
+#[allow(clippy::too_many_arguments)]
+fn ratio_row(
+    res: &Results,
+    scenario: &'static str,
+    what: String,
+    a: Option<Stat>,
+    b: Option<Stat>,
+    b_name: &str,
+    max: f64,
+    unit: &str,
+) -> Row {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let r = a.median / b.median;
+            Row {
+                scenario,
+                what,
+                figure: fmt_stat(&a, unit),
+                baseline: format!("{b_name} {}", fmt_stat(&b, unit)),
+                ratio: Some(r),
+                target: format!("≤ {max:.2}x"),
+                verdict: if r <= max {
+                    Verdict::Met
+                } else {
+                    Verdict::Missed
+                },
+            }
+        }
+        _ => Row {
+            scenario,
+            what,
+            figure: "—".into(),
+            baseline: b_name.into(),
+            ratio: None,
+            target: format!("≤ {max:.2}x"),
+            verdict: not_measured(res, scenario),
+        },
+    }
+}
+
+/// The summary: every target of issue 6 beside its figure.
+pub fn rows(res: &Results) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for case in ["threads", "processes", "threads-xcpu", "processes-xcpu"] {
+        let kc = res.get("P1", case, "kcompletion", 0);
+        if kc.is_none() && case.ends_with("-xcpu") {
+            continue;
+        }
+        let label = match case.strip_suffix("-xcpu") {
+            Some(c) => format!("{c} on different vCPUs"),
+            None => format!("{case}, same vCPU"),
+        };
+        let mut row = ratio_row(
+            res,
+            "P1",
+            format!("round trip, two {label}, kcompletion vs eventfd"),
+            kc,
+            res.get("P1", case, "eventfd", 0),
+            "eventfd",
+            1.10,
+            "ns",
+        );
+        let others: Vec<String> = ["futex", "pipe"]
+            .iter()
+            .filter_map(|m| {
+                res.get("P1", case, m, 0)
+                    .map(|s| format!("{m} {}", fmt_ns(s.median)))
+            })
+            .collect();
+        if !others.is_empty() {
+            row.baseline = format!("{}; {}", row.baseline, others.join(", "));
+        }
+        rows.push(row);
+    }
+    let mut p2 = ratio_row(
+        res,
+        "P2",
+        "round trip, Lua 5.4 process ↔ kernel Lua script, vs P1 (processes, kcompletion)".into(),
+        res.get("P2", "roundtrip", "lua-klua", 0),
+        res.get("P2", "roundtrip", "rust-rust", 0),
+        "P1",
+        1.5,
+        "ns",
+    );
+    if let Some(s) = res.get("P2", "roundtrip", "rust-klua", 0) {
+        p2.baseline = format!("{}; Rust ↔ kernel Lua {}", p2.baseline, fmt_ns(s.median));
+    }
+    rows.push(p2);
+    for (case, where_) in [
+        ("wake-all", "waiters on the waker's vCPU"),
+        ("wake-all-xcpu", "waiters on the other vCPU"),
+    ] {
+        let p3_sizes = res.params("P3", case, "kcompletion");
+        if p3_sizes.is_empty() && case == "wake-all-xcpu" {
+            continue;
+        }
+        for n in if p3_sizes.is_empty() {
+            vec![10, 100, 1000]
+        } else {
+            p3_sizes
+        } {
+            let mut row = ratio_row(
+                res,
+                "P3",
+                format!(
+                    "complete_all, {n} waiters ({where_}): until the last runs, vs futex wake-all"
+                ),
+                res.get("P3", case, "kcompletion", n),
+                res.get("P3", case, "futex", n),
+                "futex",
+                1.0,
+                "ns",
+            );
+            if let Some(s) = res.get("P3", case, "eventfd-epoll", n) {
+                row.baseline = format!("{}; eventfd+epoll {}", row.baseline, fmt_ns(s.median));
+            }
+            rows.push(row);
+        }
+    }
+    let sizes = res.params("P4", "open", "kcompletion");
+    let (lo, hi) = (sizes.first().copied(), sizes.last().copied());
+    let at = |op: &str, n: Option<u64>| n.and_then(|n| res.get("P4", op, "kcompletion", n));
+    let label = |n: Option<u64>| n.map(fmt_count).unwrap_or_else(|| "?".into());
+    rows.push(ratio_row(
+        res,
+        "P4",
+        format!(
+            "open by name at {} live objects vs at {}",
+            label(hi),
+            label(lo)
+        ),
+        at("open", hi),
+        at("open", lo),
+        &format!("at {}", label(lo)),
+        1.5,
+        "ns",
+    ));
+    for op in ["create", "unlink"] {
+        if let (Some(a), Some(b)) = (at(op, hi), at(op, lo)) {
+            rows.push(Row {
+                scenario: "P4",
+                what: format!("{op} at {} live objects vs at {}", label(hi), label(lo)),
+                figure: fmt_stat(&a, "ns"),
+                baseline: format!("at {} {}", label(lo), fmt_stat(&b, "ns")),
+                ratio: Some(a.median / b.median),
+                target: "—".into(),
+                verdict: Verdict::Info,
+            });
+        }
+    }
+    let mem_sizes = res.params("P4", "memory", "slab-objects");
+    match mem_sizes.last() {
+        Some(&n) => {
+            let slab = res.get("P4", "memory", "slab-objects", n).unwrap();
+            // judged: slab objects plus the vmalloc'd name table (all the kernel memory)
+            let s = res.get("P4", "memory", "total", n).unwrap_or(slab);
+            let part = |m: &str, l: &str| {
+                res.get("P4", "memory", m, n)
+                    .map(|p| format!("{l} {:.0} B", p.median))
+            };
+            let parts: Vec<String> = [
+                part("slab-objects", "slab objects"),
+                part("vmalloc", "vmalloc (name table)"),
+                part("slab-pages", "slab pages"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            rows.push(Row {
+                scenario: "P4",
+                what: format!(
+                    "kernel memory per object (slab + vmalloc, growing to {})",
+                    fmt_count(n)
+                ),
+                figure: format!("{:.0} B", s.median),
+                baseline: parts.join(", "),
+                ratio: None,
+                target: "< 192 B".into(),
+                verdict: if s.median < 192.0 {
+                    Verdict::Met
+                } else {
+                    Verdict::Missed
+                },
+            });
+        }
+        None => rows.push(Row {
+            scenario: "P4",
+            what: "kernel memory per object".into(),
+            figure: "—".into(),
+            baseline: String::new(),
+            ratio: None,
+            target: "< 192 B".into(),
+            verdict: not_measured(res, "P4"),
+        }),
+    }
+    for (interp, label) in [("lua5.4", "Lua 5.4"), ("luajit", "LuaJIT")] {
+        rows.push(ratio_row(
+            res,
+            "P6",
+            format!("c:complete() + c:trywait() in {label} vs Rust raw ioctls"),
+            res.get("P6", "complete+trywait", interp, 0),
+            res.get("P6", "complete+trywait", "rust-ioctl", 0),
+            "Rust",
+            1.3,
+            "ns",
+        ));
+    }
+    rows
+}
+
+pub(super) fn verdict_text(v: &Verdict) -> String {
+    match v {
+        Verdict::Met => "met".into(),
+        Verdict::Missed => "MISSED".into(),
+        Verdict::Info => "(no target)".into(),
+        Verdict::NotMeasured(r) => format!("not measured: {r}"),
+    }
+}
+
+/// Checks for `cargo xtask test`: every scenario produced figures (never judged by value).
+pub fn checks(res: &Results, quick: bool) -> Vec<(String, bool)> {
+    let has = |sc: &str, case: &str, mech: &str| {
+        res.stats
+            .keys()
+            .any(|k| k.0 == sc && k.1 == case && k.2 == mech)
+    };
+    let mut out = Vec::new();
+    // A jiffies clocksource ticks every 4 ms: every figure below a tick would read 0.
+    let clock = res.parsed.meta.get("clocksource").map(String::as_str);
+    out.push((
+        format!(
+            "guest clocksource is a TSC, not jiffies (it is {})",
+            clock.unwrap_or("not reported")
+        ),
+        clock.is_some_and(|c| c.starts_with("tsc")),
+    ));
+    let cpus: u32 = res
+        .parsed
+        .meta
+        .get("cpus")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    out.push((
+        format!("guest has at least 2 CPUs online ({cpus})"),
+        cpus >= 2,
+    ));
+    for case in ["threads", "processes", "threads-xcpu", "processes-xcpu"] {
+        let ok = ["kcompletion", "eventfd", "futex", "pipe"]
+            .iter()
+            .all(|m| has("P1", case, m));
+        out.push((
+            format!("P1 ({case}) produced a figure for every mechanism"),
+            ok,
+        ));
+    }
+    out.push((
+        "P2 produced figures (Lua ↔ kernel Lua and its P1 baseline)".into(),
+        has("P2", "roundtrip", "lua-klua") && has("P2", "roundtrip", "rust-rust"),
+    ));
+    for case in ["wake-all", "wake-all-xcpu"] {
+        let p3 = [10u64, 100, 1000].iter().all(|&n| {
+            ["kcompletion", "futex", "eventfd-epoll"]
+                .iter()
+                .all(|m| res.get("P3", case, m, n).is_some())
+        });
+        out.push((
+            format!("P3 ({case}) produced figures (10/100/1000 waiters, 3 mechanisms)"),
+            p3,
+        ));
+    }
+    let want_sizes: &[u64] = if quick {
+        &[1_000, 10_000]
+    } else {
+        &[1_000, 10_000, 100_000, 1_000_000]
+    };
+    let p4 = want_sizes.iter().all(|&n| {
+        ["create", "open", "unlink"]
+            .iter()
+            .all(|op| res.get("P4", op, "kcompletion", n).is_some())
+    }) && !res.params("P4", "memory", "slab-objects").is_empty();
+    out.push((
+        "P4 produced figures (create/open/unlink per size, memory)".into(),
+        p4,
+    ));
+    out.push((
+        "P6 produced figures (Rust, Lua 5.4, LuaJIT)".into(),
+        ["rust-ioctl", "lua5.4", "luajit"]
+            .iter()
+            .all(|m| has("P6", "complete+trywait", m)),
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use super::super::parse::parse;
+
+    const OUT: &str = "KCB-META cpus=1\nKCB-META mode=quick reps=3\n\
+KCB scenario=P1 case=threads mech=kcompletion param=0 rep=0 value=6000.0 unit=ns\n\
+KCB scenario=P1 case=threads mech=kcompletion param=0 rep=1 value=6200.0 unit=ns\n\
+KCB scenario=P1 case=threads mech=kcompletion param=0 rep=2 value=6100.0 unit=ns\n\
+KCB scenario=P1 case=threads mech=eventfd param=0 rep=0 value=5000.0 unit=ns\n\
+KCB scenario=P4 case=open mech=kcompletion param=1000 rep=0 value=900.0 unit=ns\n\
+KCB scenario=P4 case=open mech=kcompletion param=10000 rep=0 value=1000.0 unit=ns\n\
+KCB-SKIP scenario=P2 reason=kernel Lua not available\ngarbage line\nKCB-END\n";
+
+    #[test]
+    fn parse_and_judge() {
+        let p = parse(OUT);
+        assert_eq!(p.samples.len(), 6);
+        assert!(p.ended);
+        assert_eq!(p.meta["cpus"], "1");
+        assert_eq!(
+            (p.meta["mode"].as_str(), p.meta["reps"].as_str()),
+            ("quick", "3")
+        );
+        assert_eq!(
+            p.skips,
+            vec![("P2".into(), "kernel Lua not available".into())]
+        );
+        let res = Results::new(p);
+        let s = res.get("P1", "threads", "kcompletion", 0).unwrap();
+        assert_eq!((s.median, s.min, s.max, s.n), (6100.0, 6000.0, 6200.0, 3));
+        let rows = rows(&res);
+        let p1 = &rows[0];
+        assert_eq!(p1.verdict, Verdict::Missed);
+        assert!((p1.ratio.unwrap() - 1.22).abs() < 1e-9);
+        assert!(matches!(rows[1].verdict, Verdict::NotMeasured(_)));
+        let p2 = rows.iter().find(|r| r.scenario == "P2").unwrap();
+        assert_eq!(
+            p2.verdict,
+            Verdict::NotMeasured("kernel Lua not available".into())
+        );
+        let p4 = rows
+            .iter()
+            .find(|r| r.what.starts_with("open by name"))
+            .unwrap();
+        assert_eq!(p4.verdict, Verdict::Met);
+        let c = checks(&res, true);
+        assert!(c.iter().all(|(_, ok)| !ok), "{c:?}");
+    }
+}
