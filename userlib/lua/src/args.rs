@@ -1,0 +1,252 @@
+//! Argument checks and the errors that misuse raises: `"file:line: bad argument #n to 'f' (...)"`.
+//!
+//! These raise (`longjmp`), so they run before the calling function owns any value with a
+//! destructor (see the invariant in the crate documentation); the raising helpers own nothing
+//! and leave nothing owned behind.
+
+use crate::compat;
+use crate::object::Handle;
+use crate::{push_bytes, State};
+use kcompletion::{Access, Options};
+use mlua_sys as ffi;
+use std::ffi::{c_int, CStr};
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------------------------
+// Raising (these own nothing; callers own nothing either).
+
+/// The type name of the value at `idx` (absolute) as `type()` gives it; "nil" for none.
+unsafe fn type_name(l: State, idx: c_int) -> &'static [u8] {
+    // SAFETY: `l` is valid; lua_typename returns a static string.
+    unsafe {
+        match ffi::lua_type(l, idx) {
+            ffi::LUA_TNONE => b"nil",
+            t => CStr::from_ptr(ffi::lua_typename(l, t)).to_bytes(),
+        }
+    }
+}
+
+/// Pushes a description of the value at `idx` (absolute): a number as Lua prints it, otherwise
+/// its type name.
+unsafe fn push_describe(l: State, idx: c_int) {
+    // SAFETY: `l` is valid and `idx` absolute; lua_tolstring converts the pushed copy.
+    unsafe {
+        if ffi::lua_type(l, idx) == ffi::LUA_TNUMBER {
+            ffi::lua_pushvalue(l, idx);
+            ffi::lua_tolstring(l, -1, std::ptr::null_mut());
+        } else {
+            push_bytes(l, type_name(l, idx));
+        }
+    }
+}
+
+/// Raises `"where: " .. <what push pushed>` (`push` returns how many strings it pushed).
+unsafe fn raise_with(l: State, push: impl FnOnce(State) -> c_int) -> ! {
+    // SAFETY: `l` is valid; the stack has LUA_MINSTACK free slots, enough for the pieces.
+    unsafe {
+        ffi::luaL_where(l, 1);
+        let n = push(l);
+        ffi::lua_concat(l, n + 1);
+        ffi::lua_error(l)
+    }
+}
+
+unsafe fn raise(l: State, msg: &[u8]) -> ! {
+    // SAFETY: forwarded.
+    unsafe {
+        raise_with(l, |l| {
+            push_bytes(l, msg);
+            1
+        })
+    }
+}
+
+/// Raises `"where: bad argument #n to 'func' (" .. <pieces> .. ")"`.
+unsafe fn bad_arg(l: State, n: c_int, func: &[u8], push: impl FnOnce(State) -> c_int) -> ! {
+    // SAFETY: forwarded.
+    unsafe {
+        raise_with(l, |l| {
+            push_bytes(l, b"bad argument #");
+            push_bytes(l, &[b'0' + n as u8]);
+            push_bytes(l, b" to '");
+            push_bytes(l, func);
+            push_bytes(l, b"' (");
+            let k = push(l);
+            push_bytes(l, b")");
+            6 + k
+        })
+    }
+}
+
+/// `bad argument #n to 'func' (<what> expected, got <type>)`.
+unsafe fn type_error(l: State, n: c_int, func: &[u8], what: &[u8]) -> ! {
+    // SAFETY: forwarded. The type is read before anything is pushed (with no argument n,
+    // index n would be one of the pushed pieces).
+    unsafe {
+        let got = type_name(l, n);
+        bad_arg(l, n, func, |l| {
+            push_bytes(l, what);
+            push_bytes(l, b" expected, got ");
+            push_bytes(l, got);
+            3
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument checks (they raise, so they run before any owned value exists).
+
+/// The handle `self` (argument 1) of method `func`; raises unless it is a kcompletion handle.
+/// Upvalue 1 is the handles' metatable.
+pub(crate) unsafe fn check_handle(l: State, func: &[u8]) -> *mut Handle {
+    // SAFETY: `l` is valid; a userdata with our metatable holds a `Handle`.
+    unsafe {
+        let p = ffi::lua_touserdata(l, 1);
+        if !p.is_null() && ffi::lua_getmetatable(l, 1) != 0 {
+            let same = ffi::lua_rawequal(l, -1, ffi::lua_upvalueindex(1));
+            ffi::lua_pop(l, 1);
+            if same != 0 {
+                return p.cast();
+            }
+        }
+        type_error(l, 1, func, b"kcompletion")
+    }
+}
+
+/// The fd of an open handle; raises "closed completion" on a closed one.
+pub(crate) unsafe fn check_open(l: State, h: *mut Handle) -> i32 {
+    // SAFETY: `h` comes from `check_handle`.
+    let fd = unsafe { (*h).fd };
+    if fd < 0 {
+        // SAFETY: forwarded.
+        unsafe { raise(l, b"closed completion") }
+    }
+    fd
+}
+
+/// A name argument: a Lua string (not a number). Borrowed from the Lua string, which stays on
+/// the stack during the call.
+pub(crate) unsafe fn check_name<'a>(l: State, n: c_int, func: &[u8]) -> &'a [u8] {
+    // SAFETY: `l` is valid; the string lives as long as it is on the stack (the whole call).
+    unsafe {
+        if ffi::lua_type(l, n) != ffi::LUA_TSTRING {
+            type_error(l, n, func, b"string");
+        }
+        let mut len = 0usize;
+        let p = ffi::lua_tolstring(l, n, &mut len);
+        std::slice::from_raw_parts(p.cast::<u8>(), len)
+    }
+}
+
+/// A non-negative integer argument (integral floats are fine, as Lua 5.1 has only floats).
+unsafe fn check_uint(l: State, idx: c_int, n: c_int, func: &[u8], what: &[u8]) -> u64 {
+    // SAFETY: `l` is valid, `idx` absolute.
+    unsafe {
+        if ffi::lua_type(l, idx) == ffi::LUA_TNUMBER {
+            if let Some(Ok(v)) = compat::integer(l, idx).map(u64::try_from) {
+                return v;
+            }
+            let f = ffi::lua_tonumber(l, idx);
+            if f.fract() == 0.0 && (0.0..1.8e19).contains(&f) {
+                return f as u64;
+            }
+        }
+        bad_arg(l, n, func, |l| {
+            push_bytes(l, what);
+            push_bytes(l, b" must be a non-negative integer, got ");
+            push_describe(l, idx);
+            3
+        })
+    }
+}
+
+/// The options table of `kc.new` (argument 2): `{mode = 0x180, exclusive = false}`.
+pub(crate) unsafe fn check_options(l: State) -> Options {
+    let mut o = Options::default();
+    // SAFETY: `l` is valid; lua_next walks the table at index 2 with the key on top.
+    unsafe {
+        match ffi::lua_type(l, 2) {
+            ffi::LUA_TNONE | ffi::LUA_TNIL => return o,
+            ffi::LUA_TTABLE => {}
+            _ => type_error(l, 2, b"new", b"table"),
+        }
+        ffi::lua_pushnil(l);
+        while ffi::lua_next(l, 2) != 0 {
+            // key at top - 1, value at top
+            let top = ffi::lua_gettop(l);
+            let (k, v) = (top - 1, top);
+            let key: &[u8] = if ffi::lua_type(l, k) == ffi::LUA_TSTRING {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(l, k, &mut len);
+                std::slice::from_raw_parts(p.cast::<u8>(), len)
+            } else {
+                bad_arg(l, 2, b"new", |l| {
+                    push_bytes(l, b"unknown option ");
+                    push_describe(l, k);
+                    2
+                })
+            };
+            match key {
+                b"mode" => {
+                    let m = check_uint(l, v, 2, b"new", b"mode");
+                    // Out of range modes reach the library, which reports "invalid argument".
+                    o.mode = u32::try_from(m).unwrap_or(u32::MAX);
+                }
+                b"exclusive" => match ffi::lua_type(l, v) {
+                    ffi::LUA_TBOOLEAN => o.exclusive = ffi::lua_toboolean(l, v) != 0,
+                    ffi::LUA_TNIL => {}
+                    _ => bad_arg(l, 2, b"new", |l| {
+                        push_bytes(l, b"exclusive must be a boolean, got ");
+                        push_bytes(l, type_name(l, v));
+                        2
+                    }),
+                },
+                _ => bad_arg(l, 2, b"new", |l| {
+                    push_bytes(l, b"unknown option '");
+                    push_bytes(l, key);
+                    push_bytes(l, b"' (expected mode, exclusive)");
+                    3
+                }),
+            }
+            ffi::lua_pop(l, 1);
+        }
+    }
+    o
+}
+
+/// The access argument of `kc.open` (argument 2): "rw" (default), "r" or "w".
+pub(crate) unsafe fn check_access(l: State) -> Access {
+    // SAFETY: `l` is valid.
+    unsafe {
+        match ffi::lua_type(l, 2) {
+            ffi::LUA_TNONE | ffi::LUA_TNIL => return Access::ReadWrite,
+            ffi::LUA_TSTRING => {}
+            _ => type_error(l, 2, b"open", b"string"),
+        }
+        match check_name(l, 2, b"open") {
+            b"rw" => Access::ReadWrite,
+            b"r" => Access::Read,
+            b"w" => Access::Write,
+            other => bad_arg(l, 2, b"open", |l| {
+                push_bytes(l, b"access must be \"r\", \"w\" or \"rw\", got \"");
+                push_bytes(l, other);
+                push_bytes(l, b"\"");
+                3
+            }),
+        }
+    }
+}
+
+/// The optional timeout in milliseconds of `c:wait` (argument 2, "#1" counting from after
+/// `self`, as before).
+pub(crate) unsafe fn check_timeout(l: State) -> Option<Duration> {
+    // SAFETY: `l` is valid.
+    unsafe {
+        if ffi::lua_isnoneornil(l, 2) != 0 {
+            return None;
+        }
+        Some(Duration::from_millis(check_uint(
+            l, 2, 1, b"wait", b"timeout",
+        )))
+    }
+}

@@ -1,0 +1,287 @@
+//! The completion object: a handle's full userdata ([`Handle`]) and its methods (`c:wait()`,
+//! `c:complete()`, ..., the cqueues polling methods, `__gc`, `__tostring`); each method makes
+//! at most one `ioctl` on the handle's fd.
+
+use crate::args::{check_handle, check_open, check_timeout};
+use crate::compat;
+use crate::ret::{push_errno_fail, push_fail, push_info, push_true, Buf, Raise};
+use crate::{push_bytes, State};
+use kcompletion::abi::{
+    KcInfo, KcWait, KC_INFO_LINKED, KC_IOC_COMPLETE, KC_IOC_COMPLETE_ALL, KC_IOC_DONE, KC_IOC_INFO,
+    KC_IOC_REINIT, KC_IOC_TRY_WAIT, KC_IOC_WAIT,
+};
+use kcompletion::{Completion, Deadline, Error};
+use mlua_sys as ffi;
+use std::ffi::{c_int, c_void};
+use std::fmt::Write as _;
+use std::os::fd::IntoRawFd;
+
+/// The payload of a handle's full userdata. Plain data: Lua frees it without running Rust
+/// code; `__gc` closes the fd.
+#[repr(C)]
+pub struct Handle {
+    /// The object fd, or -1 once closed. First, at offset 0: the LuaJIT FFI code reads it.
+    pub(crate) fd: i32,
+    /// Length of `name`.
+    name_len: u32,
+    /// The name the handle was created or opened with (at most 63 bytes).
+    name: [u8; 64],
+}
+
+const _: () = assert!(std::mem::offset_of!(Handle, fd) == 0);
+const _: () = assert!(kcompletion::NAME_MAX < 64);
+
+/// One ioctl on a handle's fd: the syscall's result, or the errno.
+fn ioctl(fd: i32, request: u32, arg: *mut c_void) -> Result<c_int, i32> {
+    // SAFETY: the request numbers of the ABI encode their argument's size; callers pass null
+    // for `_IO` requests or a live value of the request's type.
+    let r = unsafe { libc::ioctl(fd, request as _, arg) };
+    if r < 0 {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    } else {
+        Ok(r)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Methods. The hot ones own nothing, so they are entry points themselves.
+
+/// `c:complete()`, `c:complete_all()`, `c:reinit()`: true, or nil, message, errno.
+unsafe fn simple(l: State, func: &[u8], request: u32) -> c_int {
+    // SAFETY: `l` is valid; nothing owned.
+    unsafe {
+        let fd = check_open(l, check_handle(l, func));
+        match ioctl(fd, request, std::ptr::null_mut()) {
+            Ok(_) => push_true(l),
+            Err(errno) => push_errno_fail(l, errno),
+        }
+    }
+}
+
+pub(crate) unsafe extern "C-unwind" fn m_complete(l: State) -> c_int {
+    // SAFETY: called by Lua.
+    unsafe { simple(l, b"complete", KC_IOC_COMPLETE) }
+}
+
+pub(crate) unsafe extern "C-unwind" fn m_complete_all(l: State) -> c_int {
+    // SAFETY: called by Lua.
+    unsafe { simple(l, b"complete_all", KC_IOC_COMPLETE_ALL) }
+}
+
+pub(crate) unsafe extern "C-unwind" fn m_reinit(l: State) -> c_int {
+    // SAFETY: called by Lua.
+    unsafe { simple(l, b"reinit", KC_IOC_REINIT) }
+}
+
+/// `c:trywait()`: true (consumed one), false (none), or nil, message, errno.
+pub(crate) unsafe extern "C-unwind" fn m_trywait(l: State) -> c_int {
+    // SAFETY: called by Lua; nothing owned.
+    unsafe {
+        let fd = check_open(l, check_handle(l, b"trywait"));
+        match ioctl(fd, KC_IOC_TRY_WAIT, std::ptr::null_mut()) {
+            Ok(_) => push_true(l),
+            Err(libc::EAGAIN) => {
+                ffi::lua_pushboolean(l, 0);
+                1
+            }
+            Err(errno) => push_errno_fail(l, errno),
+        }
+    }
+}
+
+/// `c:done()`: whether done > 0, consuming nothing.
+pub(crate) unsafe extern "C-unwind" fn m_done(l: State) -> c_int {
+    // SAFETY: called by Lua; nothing owned.
+    unsafe {
+        let fd = check_open(l, check_handle(l, b"done"));
+        match ioctl(fd, KC_IOC_DONE, std::ptr::null_mut()) {
+            Ok(r) => {
+                ffi::lua_pushboolean(l, (r != 0) as c_int);
+                1
+            }
+            Err(errno) => push_errno_fail(l, errno),
+        }
+    }
+}
+
+/// `c:wait([ms])`: true, or nil, "timeout" / "interrupt" / ..., errno.
+pub(crate) unsafe extern "C-unwind" fn m_wait(l: State) -> c_int {
+    // SAFETY: called by Lua; nothing owned (`KcWait` is plain data).
+    unsafe {
+        let h = check_handle(l, b"wait");
+        let timeout = check_timeout(l);
+        let fd = check_open(l, h);
+        let mut arg: KcWait = Deadline::from_timeout(timeout).to_raw();
+        match ioctl(fd, KC_IOC_WAIT, (&mut arg as *mut KcWait).cast()) {
+            Ok(_) => push_true(l),
+            Err(errno) => push_errno_fail(l, errno),
+        }
+    }
+}
+
+/// `c:info()`: the info table, or nil, message, errno.
+pub(crate) unsafe extern "C-unwind" fn m_info(l: State) -> c_int {
+    // SAFETY: called by Lua; `KcInfo` is plain data.
+    unsafe {
+        let fd = check_open(l, check_handle(l, b"info"));
+        let mut i = KcInfo::default();
+        match ioctl(fd, KC_IOC_INFO, (&mut i as *mut KcInfo).cast()) {
+            Ok(_) => {
+                let len = (i.name_len as usize).min(i.name.len());
+                push_info(
+                    l,
+                    i.id,
+                    &i.name[..len],
+                    i.done,
+                    i.waiters,
+                    i.handles,
+                    i.uid,
+                    i.gid,
+                    i.mode,
+                    i.flags & KC_INFO_LINKED != 0,
+                );
+                1
+            }
+            Err(errno) => push_errno_fail(l, errno),
+        }
+    }
+}
+
+/// `c:name()`: also on a closed handle.
+pub(crate) unsafe extern "C-unwind" fn m_name(l: State) -> c_int {
+    // SAFETY: called by Lua; `h` points to a live handle.
+    unsafe {
+        let h = check_handle(l, b"name");
+        let len = ((*h).name_len as usize).min(64);
+        push_bytes(l, &(&(*h).name)[..len]);
+        1
+    }
+}
+
+/// `c:fd()` and `c:pollfd()` (cqueues).
+unsafe fn fd_of(l: State, func: &[u8]) -> c_int {
+    // SAFETY: `l` is valid.
+    unsafe {
+        let fd = check_open(l, check_handle(l, func));
+        ffi::lua_pushinteger(l, fd as ffi::lua_Integer);
+        1
+    }
+}
+
+pub(crate) unsafe extern "C-unwind" fn m_fd(l: State) -> c_int {
+    // SAFETY: called by Lua.
+    unsafe { fd_of(l, b"fd") }
+}
+
+pub(crate) unsafe extern "C-unwind" fn m_pollfd(l: State) -> c_int {
+    // SAFETY: called by Lua.
+    unsafe { fd_of(l, b"pollfd") }
+}
+
+/// `c:events()` (cqueues): "r".
+pub(crate) unsafe extern "C-unwind" fn m_events(l: State) -> c_int {
+    // SAFETY: called by Lua.
+    unsafe {
+        check_open(l, check_handle(l, b"events"));
+        push_bytes(l, b"r");
+        1
+    }
+}
+
+/// `c:timeout()` (cqueues): nil.
+pub(crate) unsafe extern "C-unwind" fn m_timeout(l: State) -> c_int {
+    // SAFETY: called by Lua.
+    unsafe {
+        check_open(l, check_handle(l, b"timeout"));
+        ffi::lua_pushnil(l);
+        1
+    }
+}
+
+/// Closes the handle's fd (idempotent).
+unsafe fn close_handle(h: *mut Handle) {
+    // SAFETY: `h` points to a live handle whose fd, if >= 0, it owns.
+    unsafe {
+        if (*h).fd >= 0 {
+            libc::close((*h).fd);
+            (*h).fd = -1;
+        }
+    }
+}
+
+/// `c:close()`, and `__close` (to-be-closed variables, 5.4): returns nothing.
+pub(crate) unsafe extern "C-unwind" fn m_close(l: State) -> c_int {
+    // SAFETY: called by Lua.
+    unsafe { close_handle(check_handle(l, b"close")) };
+    0
+}
+
+/// `__gc`: garbage collection closes the fd.
+pub(crate) unsafe extern "C-unwind" fn m_gc(l: State) -> c_int {
+    // SAFETY: called by Lua on one of our userdata (only they have this metatable).
+    unsafe { close_handle(check_handle(l, b"__gc")) };
+    0
+}
+
+/// `tostring(c)`: "kcompletion: NAME (fd N)" or "kcompletion: NAME (closed)".
+pub(crate) unsafe extern "C-unwind" fn m_tostring(l: State) -> c_int {
+    // SAFETY: called by Lua; `Buf` owns nothing.
+    unsafe {
+        let h = check_handle(l, b"__tostring");
+        let len = ((*h).name_len as usize).min(64);
+        let mut buf = Buf::new();
+        buf.write_str("kcompletion: ").ok();
+        buf.write_str(std::str::from_utf8(&(&(*h).name)[..len]).unwrap_or("?"))
+            .ok();
+        match (*h).fd {
+            fd if fd >= 0 => write!(buf, " (fd {fd})"),
+            _ => buf.write_str(" (closed)"),
+        }
+        .ok();
+        push_bytes(l, buf.bytes());
+        1
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creating handles (for `kc.new` and `kc.open`).
+
+/// Pushes a new closed handle (with the metatable, upvalue 1).
+pub(crate) unsafe fn new_handle(l: State) -> *mut Handle {
+    // SAFETY: `l` is valid; the userdata is initialised before anything can see it.
+    unsafe {
+        let h = compat::new_userdata(l, std::mem::size_of::<Handle>()).cast::<Handle>();
+        h.write(Handle {
+            fd: -1,
+            name_len: 0,
+            name: [0; 64],
+        });
+        ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+        ffi::lua_setmetatable(l, -2);
+        h
+    }
+}
+
+/// Fills the handle on top of the stack from an opened completion, or replaces it with
+/// `nil, message, errno`.
+pub(crate) unsafe fn finish_handle(
+    l: State,
+    h: *mut Handle,
+    r: Result<Completion, Error>,
+) -> Result<c_int, Raise> {
+    match r {
+        Ok(c) => {
+            let name = c.name().as_bytes();
+            let len = name.len().min(63);
+            // SAFETY: `h` is the live userdata on top of the stack.
+            unsafe {
+                (&mut (*h).name)[..len].copy_from_slice(&name[..len]);
+                (*h).name_len = len as u32;
+                (*h).fd = c.into_raw_fd();
+            }
+            Ok(1)
+        }
+        // SAFETY: forwarded.
+        Err(e) => unsafe { push_fail(l, e) },
+    }
+}
