@@ -8,7 +8,7 @@
 use crate::abi::*;
 use crate::ffi;
 use crate::name::Name;
-use crate::object::{deadline_from_user, Object, Snapshot, POLL_ERROR, POLL_READABLE};
+use crate::object::{deadline_from_user, Object, POLL_ERROR, POLL_READABLE};
 use crate::registry::registry;
 use core::ptr;
 use kernel::alloc::flags::GFP_KERNEL;
@@ -20,36 +20,18 @@ use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::{AsBytes, FromBytes};
 use kernel::uaccess::UserSlice;
 
-// SAFETY: These are `#[repr(C)]` structs of integers (and byte arrays) with no padding
-// (explicit `reserved` fields), so every bit pattern is valid and no byte is uninitialised.
-unsafe impl FromBytes for KcName {}
-// SAFETY: See above.
-unsafe impl FromBytes for KcCreate {}
-// SAFETY: See above.
-unsafe impl FromBytes for KcOpen {}
-// SAFETY: See above.
-unsafe impl FromBytes for KcWait {}
-// SAFETY: See above.
-unsafe impl FromBytes for KcList {}
-// SAFETY: See above.
-unsafe impl AsBytes for KcVersion {}
-// SAFETY: See above.
-unsafe impl AsBytes for KcInfo {}
-// SAFETY: See above.
-unsafe impl AsBytes for KcList {}
-
 /// `FMODE_READ` and `FMODE_WRITE` from `<linux/fs.h>` (cast macros bindgen does not export).
 const FMODE_READ: u32 = 0x1;
 const FMODE_WRITE: u32 = 0x2;
 
 fn read_arg<T: FromBytes>(arg: c_ulong) -> Result<T> {
-    UserSlice::new(arg as usize, core::mem::size_of::<T>())
+    UserSlice::new(arg, core::mem::size_of::<T>())
         .reader()
         .read::<T>()
 }
 
 fn write_arg<T: AsBytes>(arg: c_ulong, value: &T) -> Result {
-    UserSlice::new(arg as usize, core::mem::size_of::<T>())
+    UserSlice::new(arg, core::mem::size_of::<T>())
         .writer()
         .write(value)
 }
@@ -99,26 +81,6 @@ impl Drop for PreparedFd {
 }
 
 /// Fills the userspace view of an object.
-pub(crate) fn info_of(s: &Snapshot) -> KcInfo {
-    let mut info = KcInfo {
-        id: s.id,
-        done: s.done,
-        waiters: s.waiters,
-        handles: s.handles,
-        // SAFETY: Id translation for the current task is always valid in process context.
-        uid: unsafe { ffi::kcompletion_uid_to_user(s.owner_uid) },
-        // SAFETY: As above.
-        gid: unsafe { ffi::kcompletion_gid_to_user(s.owner_gid) },
-        mode: s.mode as u32,
-        flags: if s.linked { KC_INFO_LINKED } else { 0 },
-        name_len: s.name.as_bytes().len() as u32,
-        reserved: 0,
-        name: [0; KC_NAME_MAX + 1],
-    };
-    info.name[..s.name.as_bytes().len()].copy_from_slice(s.name.as_bytes());
-    info
-}
-
 fn dev_ioctl(cmd: c_uint, arg: c_ulong) -> Result<c_long> {
     match cmd {
         KC_IOC_VERSION => {
@@ -160,9 +122,9 @@ fn dev_ioctl(cmd: c_uint, arg: c_ulong) -> Result<c_long> {
             Ok(0)
         }
         KC_IOC_LIST => list(arg),
-        KC_IOC_RUN => crate::script::ioctl_run(arg),
-        KC_IOC_STOP => crate::script::ioctl_stop(arg),
-        KC_IOC_SCRIPTS => crate::script::ioctl_scripts(arg),
+        KC_IOC_RUN => crate::lua::ioctl_run(arg),
+        KC_IOC_STOP => crate::lua::ioctl_stop(arg),
+        KC_IOC_SCRIPTS => crate::lua::ioctl_scripts(arg),
         _ => Err(ENOTTY),
     }
 }
@@ -177,7 +139,7 @@ fn list(arg: c_ulong) -> Result<c_long> {
     let size = core::mem::size_of::<KcInfo>();
     let mut out = UserSlice::new(req.entries as usize, snaps.len() * size).writer();
     for s in snaps.iter() {
-        out.write(&info_of(s))?;
+        out.write(&KcInfo::from(s))?;
     }
     req.count = snaps.len() as u32;
     req.cursor = next;
@@ -243,7 +205,7 @@ fn obj_ioctl(obj: &Object, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<c_l
         }
         KC_IOC_INFO => {
             need(readable)?;
-            write_arg(arg, &info_of(&obj.snapshot()))?;
+            write_arg(arg, &KcInfo::from(&obj.snapshot()))?;
             Ok(0)
         }
         _ => Err(ENOTTY),

@@ -3,23 +3,25 @@
 //!
 //! `/dev/kcompletion` creates, opens, unlinks and lists named objects; each open object is a
 //! file descriptor on which userspace completes, waits (absolute deadlines), try-waits and
-//! polls. Kernel code reaches the same objects through [`registry::api`]. The ABI is in
-//! `userlib/abi/src/abi.rs` (shared with userspace) and documented in `driver/ABI.md`.
+//! polls. Kernel code reaches the same objects through [`api`]. The ABI is in
+//! `uapi/abi.rs` (shared with userspace as the `kcompletion-abi` crate, `uapi/`) and documented
+//! in `ABI.md`.
 
 use kernel::prelude::*;
 
 /// The ioctl ABI, shared verbatim with userspace (`kcompletion-abi`).
-#[path = "../userlib/abi/src/abi.rs"]
+#[path = "uapi/abi.rs"]
 pub mod abi;
+mod abi_kernel;
+pub mod api;
 mod ffi;
 mod file_ops;
-mod lua_objects;
+mod lua;
 mod name;
 mod name_table;
 pub mod object;
 mod procfs;
 pub mod registry;
-mod script;
 mod selftest;
 mod siphash;
 mod xarray;
@@ -34,13 +36,13 @@ module! {
 
 struct KCompletionModule {
     registry: Pin<KBox<registry::Registry>>,
-    scripts: Pin<KBox<script::Scripts>>,
+    scripts: Pin<KBox<lua::Scripts>>,
 }
 
 impl kernel::Module for KCompletionModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let registry = KBox::pin_init(registry::Registry::new(), GFP_KERNEL)?;
-        let scripts = KBox::pin_init(script::Scripts::new(), GFP_KERNEL)?;
+        let scripts = KBox::pin_init(lua::Scripts::new(), GFP_KERNEL)?;
         // SAFETY: The registry is pinned in a box that lives until `drop` below, which
         // unpublishes it first.
         unsafe { registry.publish() };

@@ -4,9 +4,9 @@
 //! The seq_file position is the next object id to show (0 is the header line); each line
 //! takes the registry mutex for its own snapshot only, so no lock is held between calls.
 
+use crate::abi::KcInfo;
 use crate::abi::KC_DONE_ALL;
 use crate::ffi;
-use crate::file_ops::info_of;
 use crate::registry::registry;
 use core::fmt::Write;
 use kernel::bindings;
@@ -36,6 +36,11 @@ fn find(from: i64, pos: *mut bindings::loff_t) -> *mut c_void {
     found.map_or(core::ptr::null_mut(), token)
 }
 
+/// seq_file `start`: the header token at position 0, else the first live id at `*pos`.
+///
+/// # Safety
+///
+/// Called by the seq_file core only, with `pos` valid for reading and writing.
 unsafe extern "C" fn start(_m: *mut bindings::seq_file, pos: *mut bindings::loff_t) -> *mut c_void {
     // SAFETY: seq_file passes a valid position.
     let from = unsafe { *pos };
@@ -46,6 +51,12 @@ unsafe extern "C" fn start(_m: *mut bindings::seq_file, pos: *mut bindings::loff
     }
 }
 
+/// seq_file `next`: the next live id after the record `v`.
+///
+/// # Safety
+///
+/// Called by the seq_file core only, with `v` a token from `start`/`next` and `pos` valid
+/// for writing.
 unsafe extern "C" fn next(
     _m: *mut bindings::seq_file,
     v: *mut c_void,
@@ -59,6 +70,11 @@ unsafe extern "C" fn next(
     find(from, pos)
 }
 
+/// seq_file `stop`: nothing to release (tokens are ids, not references).
+///
+/// # Safety
+///
+/// Called by the seq_file core only.
 unsafe extern "C" fn stop(_m: *mut bindings::seq_file, _v: *mut c_void) {}
 
 /// A line buffer for one record (a name is at most 63 bytes, so 192 is plenty).
@@ -79,6 +95,12 @@ impl Write for Line {
     }
 }
 
+/// seq_file `show`: one line for the header token or the object with id `v`.
+///
+/// # Safety
+///
+/// Called by the seq_file core only, with `m` its live seq_file and `v` a token from
+/// `start`/`next`.
 unsafe extern "C" fn show(m: *mut bindings::seq_file, v: *mut c_void) -> c_int {
     let mut line = Line {
         buf: [0; 192],
@@ -93,7 +115,7 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, v: *mut c_void) -> c_int {
         let Some(snap) = registry().snapshot_of(id_of(v)) else {
             return 0;
         };
-        let info = info_of(&snap);
+        let info = KcInfo::from(&snap);
         let name = core::str::from_utf8(&info.name[..info.name_len as usize]).unwrap_or("?");
         let done_all;
         let done: &dyn core::fmt::Display = if info.done == KC_DONE_ALL {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The registry of completion objects, and the kernel-side API over it.
+//! The registry of completion objects (the kernel-side API over it is in `api.rs`).
 //!
 //! Every live object has an id in an XArray (`ids`), which is what `LIST` and
 //! `/proc/kcompletion` walk. The XArray does not own its entries: an object removes itself
@@ -12,7 +12,6 @@
 //! be dropped with the mutex held (its release takes the mutex), so functions here hand the
 //! references they take out back to be dropped after unlocking.
 
-use crate::abi::KC_NAME_MAX;
 use crate::ffi;
 use crate::name::Name;
 use crate::name_table::NameTable;
@@ -145,40 +144,13 @@ impl Registry {
         discard: &mut Option<Arc<Object>>,
     ) -> Result<(Arc<Object>, bool)> {
         let reservation = RBTreeNodeReservation::new(GFP_KERNEL)?;
-        // SAFETY: Reading the current task's credentials is always valid in process context.
-        let (uid, gid) = unsafe {
-            (
-                ffi::kcompletion_current_fsuid(),
-                ffi::kcompletion_current_fsgid(),
-            )
-        };
         let mut t = self.tables.lock();
         match permitted(&t.names, name, true, true) {
             Err(e) if e == ENOENT => {}
             _ if exclusive => return Err(EEXIST),
             found => return found.map(|obj| (obj.clone(), false)),
         }
-        // SAFETY: Reading module parameters is always valid.
-        let (max_objects, max_per_user) = unsafe {
-            (
-                ffi::kcompletion_param_max_objects(),
-                ffi::kcompletion_param_max_per_user(),
-            )
-        };
-        if t.live >= max_objects {
-            return Err(ENOSPC);
-        }
-        if t.quotas.get(&uid).copied().unwrap_or(0) >= max_per_user {
-            return Err(Error::from_errno(-(bindings::EDQUOT as i32)));
-        }
-        let obj = Arc::pin_init(Object::new(*name, uid, gid, mode), GFP_KERNEL_ACCOUNT)?;
-        // From here on the object is charged, and its release uncharges it.
-        t.charge(uid, reservation);
-        let obj = discard.insert(obj);
-        let id = self
-            .ids
-            .alloc(ptr::from_ref::<Object>(obj).cast(), u32::MAX)?;
-        obj.set_id(id);
+        self.new_object(&mut t, reservation, *name, mode, discard)?;
         t.names.reserve_one()?;
         let obj = discard.take().ok_or(ENOENT)?;
         obj.set_linked(true);
@@ -190,14 +162,27 @@ impl Registry {
     /// but never in the name table (only its references keep it alive).
     pub(crate) fn create_anonymous(&self) -> Result<Arc<Object>> {
         let mut discard: Option<Arc<Object>> = None;
-        let result = self.create_anonymous_locked(&mut discard);
+        let result = RBTreeNodeReservation::new(GFP_KERNEL).and_then(|reservation| {
+            let mut t = self.tables.lock();
+            self.new_object(&mut t, reservation, Name::anonymous(), 0o600, &mut discard)?;
+            discard.take().ok_or(ENOENT)
+        });
         // As in `create`: a failed new object is dropped after the mutex is released.
         drop(discard);
         result
     }
 
-    fn create_anonymous_locked(&self, discard: &mut Option<Arc<Object>>) -> Result<Arc<Object>> {
-        let reservation = RBTreeNodeReservation::new(GFP_KERNEL)?;
+    /// Makes a new object owned by the caller, within the global and per-user limits,
+    /// charges it and gives it an id. It is left in `discard`, so that on a later failure it
+    /// is dropped (and uncharged by its release) only after the mutex behind `t` is released.
+    fn new_object(
+        &self,
+        t: &mut Tables,
+        reservation: RBTreeNodeReservation<u32, u32>,
+        name: Name,
+        mode: u16,
+        discard: &mut Option<Arc<Object>>,
+    ) -> Result {
         // SAFETY: Reading the current task's credentials is always valid in process context.
         let (uid, gid) = unsafe {
             (
@@ -205,7 +190,6 @@ impl Registry {
                 ffi::kcompletion_current_fsgid(),
             )
         };
-        let mut t = self.tables.lock();
         // SAFETY: Reading module parameters is always valid.
         let (max_objects, max_per_user) = unsafe {
             (
@@ -219,10 +203,7 @@ impl Registry {
         if t.quotas.get(&uid).copied().unwrap_or(0) >= max_per_user {
             return Err(Error::from_errno(-(bindings::EDQUOT as i32)));
         }
-        let obj = Arc::pin_init(
-            Object::new(Name::anonymous(), uid, gid, 0o600),
-            GFP_KERNEL_ACCOUNT,
-        )?;
+        let obj = Arc::pin_init(Object::new(name, uid, gid, mode), GFP_KERNEL_ACCOUNT)?;
         // From here on the object is charged, and its release uncharges it.
         t.charge(uid, reservation);
         let obj = discard.insert(obj);
@@ -230,7 +211,7 @@ impl Registry {
             .ids
             .alloc(ptr::from_ref::<Object>(obj).cast(), u32::MAX)?;
         obj.set_id(id);
-        discard.take().ok_or(ENOENT)
+        Ok(())
     }
 
     /// Opens the object `name` for the given access.
@@ -329,38 +310,4 @@ fn permitted<'a>(
         return Err(EACCES);
     }
     Ok(obj)
-}
-
-/// The kernel-side API: the registry userspace sees, for code inside the kernel (the Lua
-/// runtime, tests). Permissions are checked against the calling task, as for userspace.
-pub mod api {
-    use super::*;
-
-    /// Creates a named completion (`exclusive`: fail with `EEXIST` if it exists, else open
-    /// it). `mode` is a permission mask like `0o600`.
-    pub fn create(name: &[u8], mode: u16, exclusive: bool) -> Result<Arc<Object>> {
-        if mode > 0o777 {
-            return Err(kernel::error::code::EINVAL);
-        }
-        Ok(registry().create(&Name::new(name)?, mode, exclusive)?.0)
-    }
-
-    /// Opens an existing named completion for reading and writing.
-    pub fn open(name: &[u8]) -> Result<Arc<Object>> {
-        registry().open(&Name::new(name)?, true, true)
-    }
-
-    /// Creates an anonymous completion (Lunatik's `completion.new()`): registered and
-    /// charged like a named one, reachable only through the returned reference.
-    pub fn create_anonymous() -> Result<Arc<Object>> {
-        registry().create_anonymous()
-    }
-
-    /// Removes a name; handles to its object keep working.
-    pub fn unlink(name: &[u8]) -> Result {
-        registry().unlink(&Name::new(name)?)
-    }
-
-    /// Longest name accepted.
-    pub const NAME_MAX: usize = KC_NAME_MAX;
 }

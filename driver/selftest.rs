@@ -3,12 +3,12 @@
 //!
 //! 6.12 has no `#[kunit_tests]` for Rust, so the module prints KTAP-style lines
 //! (`kcompletion: selftest: ok N - ...`) to the kernel log, and the guest suite
-//! `tests/guest/kernel-api.sh` collects them. It exercises [`crate::registry::api`] exactly as
+//! `tests/guest/kernel-api.sh` collects them. It exercises [`crate::api`] exactly as
 //! other kernel code would: by name, through refcounted handles, waiting with deadlines, and
 //! completing from another kernel thread.
 
+use crate::api;
 use crate::object::{Deadline, Object, WaitError};
-use crate::registry::api;
 use kernel::bindings;
 use kernel::error::code::{EEXIST, EINVAL, ENOENT};
 use kernel::ffi::{c_int, c_void};
@@ -44,6 +44,11 @@ fn is<T>(r: Result<T>, e: Error) -> bool {
 }
 
 /// Kernel thread body: sleeps 30 ms, then completes the object it was given.
+///
+/// # Safety
+///
+/// Only `kthread_run` calls it, with `data` from `Arc::into_raw` of an `Arc<Object>`, whose
+/// reference this function takes over.
 unsafe extern "C" fn completer(data: *mut c_void) -> c_int {
     // SAFETY: `data` is the `Arc::into_raw` reference handed over by `complete_from_thread`.
     let obj = unsafe { Arc::from_raw(data.cast::<Object>()) };

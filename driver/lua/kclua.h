@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * kcompletion: what the C files of the in-kernel Lua host share, and the functions the Rust
- * side (driver/script.rs, driver/lua_objects.rs) and the C side call across.
+ * side (driver/lua/vm.rs, driver/lua/completion.rs) and the C side call across.
  */
 #ifndef KCLUA_H
 #define KCLUA_H
 
+#include <linux/ratelimit.h>
 #include <linux/types.h>
 
 struct lua_State;
@@ -28,11 +29,36 @@ struct kclua_vm *kclua_vm_of(struct lua_State *L);
 const char *kclua_vm_name(struct lua_State *L);
 bool kclua_should_stop(void);
 
+/* Longest warning line (warn() pieces and "error in __gc" are joined up to this). */
+#define KCLUA_WARN_MAX 160
+
+/* One script's Lua state and what the host keeps beside it (kclua_vm.c; kclua_baselib.c
+ * logs through it). */
+struct kclua_vm {
+	struct lua_State *L;
+	size_t used; /* bytes allocated now; written by the script's thread only */
+	size_t cap;
+	unsigned int calls; /* allocator calls, to yield the CPU every KCLUA_ALLOC_RESCHED */
+	/* log lines of print() and of warnings, per script */
+	struct ratelimit_state print_rs;
+	struct ratelimit_state warn_rs;
+	size_t warn_len; /* bytes of a warning being pieced together in warn[] */
+	bool warn_cont; /* the next piece continues a warning */
+	bool warn_off; /* warn("@off") */
+	char warn[KCLUA_WARN_MAX + 1];
+	char name[KCLUA_NAME_MAX + 1];
+};
+
+/* kclua_baselib.c, for kclua_vm.c. */
+int kclua_open_libs(struct lua_State *L);
+void kclua_warnf(void *ud, const char *msg, int tocont);
+void kclua_explain_load_error(struct lua_State *L, int idx);
+
 /* kclua_completion.c: the `completion` and `thread` modules. */
 int kclua_open_completion(struct lua_State *L);
 int kclua_open_thread(struct lua_State *L);
 
-/* driver/lua_objects.rs: completion objects for Lua (an object is an opaque reference). */
+/* driver/lua/completion.rs: completion objects for Lua (an object is an opaque reference). */
 enum kclua_wait_result {
 	KCLUA_WAIT_OK = 0,
 	KCLUA_WAIT_TIMEOUT = 1,

@@ -13,6 +13,7 @@ pub const APT_PACKAGES: &[&str] = &[
     "xz-utils",
     "rustc-web",
     "rust-web-src",
+    "rust-web-clippy",
     "clang",
     "lld",
     "llvm",

@@ -175,9 +175,15 @@ pub fn build_module(
     dir: &Path,
     tag: &str,
     log: &Path,
+    clippy: bool,
 ) -> Result<Vec<PathBuf>> {
     let _ = std::fs::remove_file(log);
     let mut c = make_cmd(tc, &kernel.build_dir);
+    if clippy {
+        // kbuild compiles the Rust crate with clippy-driver instead of rustc (same code, plus
+        // lints); Debian's, built with the same rustc as the kernel (the rustup one is not).
+        c.args(["CLIPPY=1", "CLIPPY_DRIVER=/usr/bin/clippy-driver"]);
+    }
     c.arg(format!("M={}", dir.display()))
         .arg(format!("-j{}", util::nproc()))
         .arg("modules");
@@ -233,17 +239,15 @@ pub fn build_driver(tc: &Toolchain, kernel: &Kernel) -> Result<Option<PathBuf>> 
         Flavour::Debug => (dir, util::target_dir().join("xtask/driver-build.log")),
         fl => {
             let root = util::target_dir().join(format!("xtask/kmod-{}", fl.name()));
+            // The whole module source is under driver/, the ABI (uapi/abi.rs) included.
             mirror_sources(&dir, &root.join("driver"))?;
-            // main.rs includes the ABI by relative path (#[path = "../userlib/abi/src/abi.rs"])
-            let abi = "userlib/abi/src/abi.rs";
-            copy_if_changed(&util::repo_root().join(abi), &root.join(abi))?;
             (
                 root.join("driver"),
                 util::target_dir().join(format!("xtask/driver-build-{}.log", fl.name())),
             )
         }
     };
-    let kos = build_module(tc, kernel, &dir, "module", &log)?;
+    let kos = build_module(tc, kernel, &dir, "module", &log, true)?;
     let ko = dir.join("kcompletion.ko");
     if !kos.contains(&ko) {
         bail!("driver build produced {:?}, not {}", kos, ko.display());
@@ -324,7 +328,7 @@ pub fn build_selftest_module(tc: &Toolchain, kernel: &Kernel) -> Result<PathBuf>
         }
     }
     let log = util::target_dir().join("xtask/runner-selftest-build.log");
-    let kos = build_module(tc, kernel, &dir, "selftest", &log)?;
+    let kos = build_module(tc, kernel, &dir, "selftest", &log, false)?;
     kos.into_iter()
         .find(|k| k.ends_with("warn_on_load.ko"))
         .context("warn_on_load.ko not built")

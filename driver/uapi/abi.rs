@@ -3,7 +3,7 @@
 // (the `kcompletion-abi` crate). Dependency-free and `no_std`. Every struct is `#[repr(C)]`
 // with explicit padding (`reserved` fields that must be zero) and no implicit holes, so the
 // layout is identical for every compiler and nothing uninitialised crosses the boundary.
-// `driver/include/uapi/linux/kcompletion.h` mirrors it for C; a host test checks they agree.
+// `linux/kcompletion.h` beside it mirrors it for C; `tests/c_header.rs` checks they agree.
 
 /// Version of this ABI, returned by [`KC_IOC_VERSION`]. Bumped on incompatible changes.
 pub const KC_ABI_VERSION: u32 = 1;

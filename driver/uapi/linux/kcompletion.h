@@ -2,8 +2,9 @@
 /*
  * kcompletion: named kernel completions shared by userspace and the kernel.
  *
- * The C view of the ABI defined in userlib/abi/src/abi.rs (the source of truth; a host test
- * checks that sizes, offsets and ioctl numbers agree). Semantics: driver/ABI.md.
+ * The C view of the ABI defined in ../abi.rs (driver/uapi/abi.rs, the source of truth; the host
+ * test driver/uapi/tests/c_header.rs checks that sizes, offsets and ioctl numbers agree).
+ * Semantics: driver/ABI.md. Build with -I driver/uapi.
  */
 #ifndef _UAPI_LINUX_KCOMPLETION_H
 #define _UAPI_LINUX_KCOMPLETION_H

@@ -6,8 +6,8 @@
 //! function here returns normally with a status; raising the Lua error, if any, is left to
 //! the C caller. No Lua error ever unwinds through these frames (see `driver/lua/kclua_vm.c`).
 
+use crate::api;
 use crate::object::{Deadline, Object, WaitError};
-use crate::registry::api;
 use kernel::bindings;
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;

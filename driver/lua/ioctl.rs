@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `RUN`, `STOP` and `SCRIPTS` on `/dev/kcompletion`: requests copied in and checked, results
+//! copied out.
+
+use super::scripts::scripts;
+use super::vm::c_text;
+use crate::abi::*;
+use crate::name::Name;
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::bindings;
+use kernel::error::code::{EFAULT, EINVAL, EPERM};
+use kernel::ffi::{c_long, c_ulong};
+use kernel::prelude::*;
+use kernel::uaccess::UserSlice;
+
+fn need_admin() -> Result {
+    // SAFETY: `capable` may be called from any process context.
+    if unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as i32) } {
+        Ok(())
+    } else {
+        Err(EPERM)
+    }
+}
+
+/// `KC_IOC_RUN`.
+pub(crate) fn ioctl_run(arg: c_ulong) -> Result<c_long> {
+    need_admin()?;
+    let mut req: KcRun = UserSlice::new(arg, core::mem::size_of::<KcRun>())
+        .reader()
+        .read()?;
+    if req.reserved != 0 || req.source_len > KC_SCRIPT_SOURCE_MAX {
+        return Err(EINVAL);
+    }
+    let name = Name::from_user(&req.name)?;
+    let mut source = KVec::with_capacity(req.source_len as usize, GFP_KERNEL)?;
+    UserSlice::new(req.source as usize, req.source_len as usize)
+        .read_all(&mut source, GFP_KERNEL)?;
+    let mut err = KBox::new([0u8; 512], GFP_KERNEL)?;
+    let result = scripts()?.run(name, &source, &mut err[..]);
+    let text = c_text(&err[..]);
+    req.error_len = text.len() as u32;
+    if req.error_size > 0 && !text.is_empty() {
+        let n = text.len().min(req.error_size as usize - 1);
+        let mut w = UserSlice::new(req.error as usize, n + 1).writer();
+        w.write_slice(&text[..n])?;
+        w.write_slice(&[0])?;
+    }
+    UserSlice::new(arg, core::mem::size_of::<KcRun>())
+        .writer()
+        .write(&req)
+        .map_err(|_| EFAULT)?;
+    result.map(|()| 0)
+}
+
+/// `KC_IOC_STOP`.
+pub(crate) fn ioctl_stop(arg: c_ulong) -> Result<c_long> {
+    need_admin()?;
+    let req: KcName = UserSlice::new(arg, core::mem::size_of::<KcName>())
+        .reader()
+        .read()?;
+    scripts()?.stop(&Name::from_user(&req)?)?;
+    Ok(0)
+}
+
+/// `KC_IOC_SCRIPTS`.
+pub(crate) fn ioctl_scripts(arg: c_ulong) -> Result<c_long> {
+    let mut req: KcScripts = UserSlice::new(arg, core::mem::size_of::<KcScripts>())
+        .reader()
+        .read()?;
+    let cap = req.capacity.min(KC_SCRIPTS_MAX) as usize;
+    let mut infos = KVec::with_capacity(cap, GFP_KERNEL)?;
+    req.count = scripts()?.list(&mut infos, cap)?;
+    let size = core::mem::size_of::<KcScriptInfo>();
+    let mut out = UserSlice::new(req.entries as usize, infos.len() * size).writer();
+    for i in infos.iter() {
+        out.write(i)?;
+    }
+    UserSlice::new(arg, core::mem::size_of::<KcScripts>())
+        .writer()
+        .write(&req)?;
+    Ok(req.count as c_long)
+}

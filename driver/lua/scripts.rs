@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The table of kernel Lua scripts: at most `KC_SCRIPTS_MAX`, by name.
+//!
+//! `STOP` on a running script stops it (a wait returns `nil, "interrupt"`, the count hook
+//! fails every instruction) and leaves it listed with its final state; `STOP` on an ended
+//! script reaps it, and so does a later `RUN` of the same name. Module exit stops every
+//! script before the registry goes.
+
+use super::script::Script;
+use super::vm::Vm;
+use crate::abi::*;
+use crate::name::Name;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::error::code::{EEXIST, ENOENT, ENOSPC};
+use kernel::new_mutex;
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
+
+/// Every script, in slots.
+struct Slots([Option<Arc<Script>>; KC_SCRIPTS_MAX as usize]);
+
+impl Slots {
+    fn find(&self, name: &Name) -> Option<usize> {
+        self.0
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|s| s.name() == name))
+    }
+}
+
+/// The scripts of the loaded module.
+#[pin_data]
+pub(crate) struct Scripts {
+    #[pin]
+    slots: Mutex<Slots>,
+    /// Serialises `RUN`s (a name check, a compile and a thread start each).
+    #[pin]
+    run_lock: Mutex<()>,
+}
+
+/// The table of the loaded module (set in `init`, cleared at exit).
+static SCRIPTS: AtomicPtr<Scripts> = AtomicPtr::new(ptr::null_mut());
+
+pub(super) fn scripts() -> Result<&'static Scripts> {
+    let p = SCRIPTS.load(Ordering::Acquire);
+    if p.is_null() {
+        return Err(ENOENT);
+    }
+    // SAFETY: `SCRIPTS` points at the pinned table from `publish` until `unpublish`, and the
+    // ioctls that call this hold a file of the module, which unpublishes only at exit.
+    Ok(unsafe { &*p })
+}
+
+impl Scripts {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            slots <- new_mutex!(Slots([const { None }; KC_SCRIPTS_MAX as usize]), "kcompletion_scripts"),
+            run_lock <- new_mutex!((), "kcompletion_scripts_run"),
+        })
+    }
+
+    /// Publishes `self` for the ioctls.
+    ///
+    /// # Safety
+    ///
+    /// `self` must stay pinned and alive until [`Self::unpublish`].
+    pub(crate) unsafe fn publish(&self) {
+        SCRIPTS.store(ptr::from_ref(self).cast_mut(), Ordering::Release);
+    }
+
+    /// Stops every script and drops them (module exit: no ioctl can run any more).
+    pub(crate) fn unpublish(&self) {
+        SCRIPTS.store(ptr::null_mut(), Ordering::Release);
+        let _run = self.run_lock.lock();
+        let mut taken: [Option<Arc<Script>>; KC_SCRIPTS_MAX as usize] =
+            [const { None }; KC_SCRIPTS_MAX as usize];
+        {
+            let mut slots = self.slots.lock();
+            for (t, s) in taken.iter_mut().zip(slots.0.iter_mut()) {
+                *t = s.take();
+            }
+        }
+        for s in taken.iter().flatten() {
+            s.collect_thread();
+        }
+        // `taken` drops here, with no lock but `run_lock` held: each drop closes a Lua state
+        // (registry mutex only, which never nests the other way).
+    }
+
+    pub(super) fn run(&self, name: Name, source: &[u8], err: &mut [u8]) -> Result {
+        let _run = self.run_lock.lock();
+        let (slot, old) = {
+            let mut slots = self.slots.lock();
+            match slots.find(&name) {
+                Some(i) => {
+                    if slots.0[i]
+                        .as_ref()
+                        .is_some_and(|s| s.state() == KC_SCRIPT_RUNNING)
+                    {
+                        return Err(EEXIST);
+                    }
+                    (i, slots.0[i].take())
+                }
+                None => (
+                    slots.0.iter().position(|s| s.is_none()).ok_or(ENOSPC)?,
+                    None,
+                ),
+            }
+        };
+        // Reap the ended script of the same name (its thread may still be collectable).
+        if let Some(old) = old {
+            old.collect_thread();
+            drop(old);
+        }
+        let vm = Vm::new(name.as_bytes(), source, err)?;
+        // On failure the initializer, and with it `vm`, is dropped: the state is freed.
+        let script = Arc::pin_init(Script::new(name, vm), GFP_KERNEL)?;
+        script.start()?;
+        self.slots.lock().0[slot] = Some(script);
+        Ok(())
+    }
+
+    pub(super) fn stop(&self, name: &Name) -> Result {
+        let script = {
+            let slots = self.slots.lock();
+            let i = slots.find(name).ok_or(ENOENT)?;
+            slots.0[i].clone().ok_or(ENOENT)?
+        };
+        if script.state() == KC_SCRIPT_RUNNING {
+            script.collect_thread();
+            return Ok(());
+        }
+        // Ended: reap it (if it is still the listed one).
+        let removed = {
+            let mut slots = self.slots.lock();
+            match slots.find(name) {
+                Some(i) if slots.0[i].as_ref().is_some_and(|s| Arc::ptr_eq(s, &script)) => {
+                    slots.0[i].take()
+                }
+                _ => None,
+            }
+        };
+        script.collect_thread();
+        drop(removed);
+        drop(script);
+        Ok(())
+    }
+
+    pub(super) fn list(&self, out: &mut KVec<KcScriptInfo>, max: usize) -> Result<u32> {
+        let slots = self.slots.lock();
+        let mut count = 0;
+        for s in slots.0.iter().flatten() {
+            count += 1;
+            if out.len() < max {
+                out.push(s.info(), GFP_KERNEL)?;
+            }
+        }
+        Ok(count)
+    }
+}
