@@ -8,7 +8,7 @@
 //! ```
 //!
 //! plus `KCB-META key=value` lines (how it ran) and `KCB-SKIP scenario=.. reason=..` when a
-//! scenario cannot run. Progress goes to stderr. The host (`xtask/src/bench.rs`) computes
+//! scenario cannot run. Progress goes to stderr. The host (`xtask/src/bench/`) computes
 //! medians and spreads, compares against the targets and writes the report.
 //!
 //! Usage: `kc-bench [--quick] [--reps N] [--only P1,P3,...]`

@@ -474,7 +474,7 @@ fn main() {
         .map(|t| {
             let (bad, findings, done) = (bad.clone(), findings.clone(), done.clone());
             thread::spawn(move || {
-                cpus::pin_spread(t as usize);
+                cpus::pin_spread(t);
                 let mut w = Worker {
                     rng: Rng::new(seed, t as u64),
                     dev: open_dev(),

@@ -169,7 +169,7 @@ fn main() {
         .map(|t| {
             let model = model.clone();
             thread::spawn(move || {
-                cpus::pin_spread(t as usize);
+                cpus::pin_spread(t);
                 mixed(t, seed, mixed_ops / threads as u64, &model)
             })
         })
