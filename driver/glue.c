@@ -4,7 +4,8 @@
  *
  * Everything here is either a static inline or macro that bindgen cannot export, or a kernel
  * structure whose header the 6.12 `kernel` crate does not bind (struct miscdevice, module
- * parameters). Each function is a thin forwarder; all logic lives in the Rust crate (main.rs).
+ * parameters). Each function is a thin forwarder; the driver's logic lives in the Rust crate
+ * (main.rs and its modules). The kernel Lua host is C of another kind: driver/lua/.
  */
 #include <linux/anon_inodes.h>
 #include <linux/cred.h>
