@@ -307,6 +307,24 @@ pub fn p2(cfg: &Config) {
         close(dev);
         return;
     }
+    // Same vCPU as the baseline: this process (and the lua5.4 it starts) and the script's
+    // kernel thread on CPU 0. Unpinned, the scheduler put the kernel thread on the other
+    // vCPU and P2 measured a cross-CPU round trip against a same-CPU baseline.
+    pin(0);
+    match kthread_pid(P2_SCRIPT) {
+        Some(pid) => pin_task(pid, 0),
+        None => {
+            skip("P2", "the kernel script's thread was not found in /proc");
+            stop_script(dev);
+            for n in names {
+                let _ = kc_unlink(dev, n.as_bytes());
+            }
+            close(ping);
+            close(pong);
+            close(dev);
+            return;
+        }
+    }
     let user = "/tmp/kcb-p2-user.lua";
     std::fs::write(user, P2_USER).expect("write /tmp/kcb-p2-user.lua");
     let rounds = cfg.pick(10_000u64, 1_000);

@@ -381,11 +381,31 @@ pub fn online_cpus() -> usize {
 /// Pin the calling thread (or process) to `cpu`; panics if the kernel refuses,
 /// since a figure labelled same-CPU or cross-CPU must be what it says.
 pub fn pin(cpu: usize) {
+    pin_task(0, cpu);
+}
+
+/// Pins task `tid` (0: this thread) to CPU `cpu`.
+pub fn pin_task(tid: libc::pid_t, cpu: usize) {
     // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     // SAFETY: `cpu` is a small CPU number, below CPU_SETSIZE.
     unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: `set` is a valid cpu_set_t of the size passed; 0 is this thread.
-    let r = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
-    assert!(r == 0, "sched_setaffinity(cpu {cpu}): errno {}", errno());
+    // SAFETY: `set` is a valid cpu_set_t of the size passed.
+    let r = unsafe { libc::sched_setaffinity(tid, std::mem::size_of_val(&set), &set) };
+    assert!(
+        r == 0,
+        "sched_setaffinity(task {tid}, cpu {cpu}): errno {}",
+        errno()
+    );
+}
+
+/// The pid of the kernel thread named `comm` (a kernel Lua script's thread), if any.
+pub fn kthread_pid(comm: &str) -> Option<libc::pid_t> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: libc::pid_t = e.file_name().to_str()?.parse().ok()?;
+        let name = std::fs::read_to_string(e.path().join("comm")).ok()?;
+        // A kernel thread has no command line.
+        let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+        (name.trim_end() == comm && cmdline.is_empty()).then_some(pid)
+    })
 }

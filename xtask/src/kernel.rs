@@ -75,12 +75,26 @@ pub fn make_cmd(tc: &Toolchain, dir: &Path) -> Command {
 pub fn cache_key(tc: &Toolchain, flavour: Flavour) -> Result<String> {
     let mut parts = vec![tc.kernel_package_version.as_bytes().to_vec()];
     for frag in flavour.fragments() {
-        parts.push(std::fs::read(kconfig_dir().join(format!("{frag}.config")))?);
+        let text = std::fs::read_to_string(kconfig_dir().join(format!("{frag}.config")))?;
+        parts.push(config_lines(&text).into_bytes());
     }
     parts.push(tc.rustc_version.as_bytes().to_vec());
     parts.push(tc.bindgen_version.as_bytes().to_vec());
     let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     Ok(util::sha256_hex(&parts))
+}
+
+/// The lines of a config fragment that configure something (`CONFIG_X=...` and
+/// `# CONFIG_X is not set`), so that editing a comment does not rebuild the kernel.
+fn config_lines(fragment: &str) -> String {
+    fragment
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            l.starts_with("CONFIG_") || (l.starts_with("# CONFIG_") && l.ends_with(" is not set"))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// Build (or reuse) the kernel of `flavour` in `<cache>/build-<flavour>`.
@@ -332,4 +346,21 @@ pub fn build_selftest_module(tc: &Toolchain, kernel: &Kernel) -> Result<PathBuf>
     kos.into_iter()
         .find(|k| k.ends_with("warn_on_load.ko"))
         .context("warn_on_load.ko not built")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::config_lines;
+
+    #[test]
+    fn comments_do_not_change_the_config_key() {
+        let a = "# one comment\nCONFIG_A=y\n# CONFIG_B is not set\n";
+        let b = "# another comment, longer\n\nCONFIG_A=y\n  # CONFIG_B is not set\n";
+        assert_eq!(config_lines(a), config_lines(b));
+        assert_ne!(config_lines(a), config_lines("CONFIG_A=y\n"));
+        assert_ne!(
+            config_lines(a),
+            config_lines("CONFIG_A=m\n# CONFIG_B is not set\n")
+        );
+    }
 }
