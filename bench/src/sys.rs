@@ -1,6 +1,7 @@
 //! Raw system calls the benchmarks use: kcompletion ioctls, futex, eventfd, pipes, epoll.
 //! No library in between, so every figure is the cost of the mechanism itself.
 
+use kcompletion_abi::raw;
 use kcompletion_abi::*;
 use std::os::fd::RawFd;
 use std::sync::atomic::AtomicU32;
@@ -54,50 +55,31 @@ pub fn open_dev() -> Result<RawFd, i32> {
     }
 }
 
-pub fn kname(name: &[u8]) -> KcName {
-    KcName {
-        ptr: name.as_ptr() as u64,
-        len: name.len() as u32,
-        reserved: 0,
-    }
-}
-
-#[inline]
-fn ioctl(fd: RawFd, cmd: u32, arg: usize) -> Result<i32, i32> {
-    // SAFETY: `arg` points at the struct `cmd` expects (or is unused).
-    let r = unsafe { libc::ioctl(fd, cmd as _, arg) };
-    if r < 0 {
-        Err(errno())
-    } else {
-        Ok(r)
-    }
-}
-
 /// CREATE (opening an existing one too); returns the object fd.
 #[inline]
 pub fn kc_create(dev: RawFd, name: &[u8]) -> Result<RawFd, i32> {
     let mut req = KcCreate {
-        name: kname(name),
+        name: KcName::unvalidated(name),
         mode: 0o600,
         flags: 0,
     };
-    ioctl(dev, KC_IOC_CREATE, &mut req as *mut _ as usize)
+    raw::ioctl::<raw::Create>(dev, &mut req)
 }
 
 #[inline]
 pub fn kc_open(dev: RawFd, name: &[u8]) -> Result<RawFd, i32> {
     let mut req = KcOpen {
-        name: kname(name),
+        name: KcName::unvalidated(name),
         access: KC_ACCESS_READ | KC_ACCESS_WRITE,
         reserved: 0,
     };
-    ioctl(dev, KC_IOC_OPEN, &mut req as *mut _ as usize)
+    raw::ioctl::<raw::Open>(dev, &mut req)
 }
 
 #[inline]
 pub fn kc_unlink(dev: RawFd, name: &[u8]) -> Result<(), i32> {
-    let mut req = kname(name);
-    ioctl(dev, KC_IOC_UNLINK, &mut req as *mut _ as usize).map(|_| ())
+    let mut req = KcName::unvalidated(name);
+    raw::ioctl::<raw::Unlink>(dev, &mut req).map(|_| ())
 }
 
 /// A fresh named object (any old one of that name is unlinked first); the name is unlinked
@@ -111,17 +93,17 @@ pub fn kc_fresh(dev: RawFd, name: &str) -> RawFd {
 
 #[inline]
 pub fn kc_complete(fd: RawFd) {
-    ioctl(fd, KC_IOC_COMPLETE, 0).expect("KC_IOC_COMPLETE");
+    raw::ioctl_none::<raw::Complete>(fd).expect("KC_IOC_COMPLETE");
 }
 
 #[inline]
 pub fn kc_complete_all(fd: RawFd) {
-    ioctl(fd, KC_IOC_COMPLETE_ALL, 0).expect("KC_IOC_COMPLETE_ALL");
+    raw::ioctl_none::<raw::CompleteAll>(fd).expect("KC_IOC_COMPLETE_ALL");
 }
 
 #[inline]
 pub fn kc_try_wait(fd: RawFd) -> bool {
-    match ioctl(fd, KC_IOC_TRY_WAIT, 0) {
+    match raw::ioctl_none::<raw::TryWait>(fd) {
         Ok(_) => true,
         Err(libc::EAGAIN) => false,
         Err(e) => panic!("KC_IOC_TRY_WAIT: errno {e}"),
@@ -137,7 +119,7 @@ pub fn kc_wait(fd: RawFd) {
         reserved: 0,
     };
     loop {
-        match ioctl(fd, KC_IOC_WAIT, &mut req as *mut _ as usize) {
+        match raw::ioctl::<raw::Wait>(fd, &mut req) {
             Ok(_) => return,
             Err(libc::EINTR) => continue,
             Err(e) => panic!("KC_IOC_WAIT: errno {e}"),
@@ -147,23 +129,19 @@ pub fn kc_wait(fd: RawFd) {
 
 pub fn kc_waiters(fd: RawFd) -> u32 {
     let mut info = KcInfo::default();
-    ioctl(fd, KC_IOC_INFO, &mut info as *mut _ as usize).expect("KC_IOC_INFO");
+    raw::ioctl::<raw::Info>(fd, &mut info).expect("KC_IOC_INFO");
     info.waiters
 }
 
 /// RUN a kernel Lua script; Err(errno, compile error text).
 pub fn kc_run(dev: RawFd, name: &str, source: &str) -> Result<(), (i32, String)> {
     let mut text = vec![0u8; 512];
-    let mut req = KcRun {
-        name: kname(name.as_bytes()),
-        source: source.as_ptr() as u64,
-        source_len: source.len() as u32,
-        error_size: text.len() as u32,
-        error: text.as_mut_ptr() as u64,
-        error_len: 0,
-        reserved: 0,
-    };
-    ioctl(dev, KC_IOC_RUN, &mut req as *mut _ as usize)
+    let mut req = RunArg::new(
+        KcName::unvalidated(name.as_bytes()),
+        source.as_bytes(),
+        &mut text,
+    );
+    raw::ioctl::<raw::Run>(dev, &mut req)
         .map(|_| ())
         .map_err(|e| {
             let n = text.iter().position(|&b| b == 0).unwrap_or(0);
@@ -172,19 +150,15 @@ pub fn kc_run(dev: RawFd, name: &str, source: &str) -> Result<(), (i32, String)>
 }
 
 pub fn kc_stop(dev: RawFd, name: &str) -> Result<(), i32> {
-    let mut req = kname(name.as_bytes());
-    ioctl(dev, KC_IOC_STOP, &mut req as *mut _ as usize).map(|_| ())
+    let mut req = KcName::unvalidated(name.as_bytes());
+    raw::ioctl::<raw::Stop>(dev, &mut req).map(|_| ())
 }
 
 /// State and error text of a script, if listed.
 pub fn kc_script_state(dev: RawFd, name: &str) -> Option<(u32, String)> {
     let mut entries = vec![KcScriptInfo::default(); KC_SCRIPTS_MAX as usize];
-    let mut req = KcScripts {
-        entries: entries.as_mut_ptr() as u64,
-        capacity: entries.len() as u32,
-        count: 0,
-    };
-    ioctl(dev, KC_IOC_SCRIPTS, &mut req as *mut _ as usize).ok()?;
+    let mut req = ScriptsArg::new(&mut entries);
+    raw::ioctl::<raw::Scripts>(dev, &mut req).ok()?;
     let n = (req.count as usize).min(entries.len());
     entries[..n].iter().find_map(|s| {
         (&s.name[..s.name_len as usize] == name.as_bytes()).then(|| {

@@ -37,36 +37,16 @@
 //! | 11 | the Lua script does not compile (`run`; the message is on stderr) |
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use kcompletion::{Access, Completion, ErrorKind, Info, Options};
+use kcompletion::{exit, Access, Completion, ErrorKind, Info, Options};
 use serde_json::json;
 use std::process::ExitCode;
 use std::time::Duration;
-
-const EXIT_CODES: &str = "\
-Exit codes:
-  0   success
-  1   other error
-  2   usage error (bad arguments, including an invalid name or mode)
-  3   timeout (wait --timeout)
-  4   not done (trywait)
-  5   not found
-  6   permission denied
-  7   interrupted by a signal (wait: SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2)
-  8   exists (create --exclusive)
-  9   limit reached (too many completions)
-  10  driver not loaded
-  11  the Lua script does not compile (run)";
-
-/// Exit status for success.
-const EXIT_OK: u8 = 0;
-/// Exit status of `trywait` when the completion is not done.
-const EXIT_NOT_DONE: u8 = 4;
 
 /// Create, signal, wait on and inspect named kernel completions (/dev/kcompletion).
 ///
 /// NAME is 1 to 63 bytes of printable ASCII without spaces.
 #[derive(Parser, Debug)]
-#[command(name = "kcompletion", version, after_help = EXIT_CODES)]
+#[command(name = "kcompletion", version, after_help = exit::help())]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -201,21 +181,6 @@ fn parse_mode(s: &str) -> Result<u32, String> {
         Ok(m) if m <= 0o777 && !digits.is_empty() => Ok(m),
         Ok(_) => Err(format!("mode {s} is above 777")),
         Err(_) => Err(format!("{s:?} is not an octal mode such as 600")),
-    }
-}
-
-/// The exit code of a failure of this kind.
-fn exit_code(kind: ErrorKind) -> u8 {
-    match kind {
-        ErrorKind::Timeout => 3,
-        ErrorKind::NotFound => 5,
-        ErrorKind::PermissionDenied => 6,
-        ErrorKind::Interrupted => 7,
-        ErrorKind::Exists => 8,
-        ErrorKind::Limit => 9,
-        ErrorKind::DriverNotLoaded => 10,
-        ErrorKind::CompileError => 11,
-        _ => 1,
     }
 }
 
@@ -374,7 +339,7 @@ fn run(cmd: &Cmd) -> Outcome {
             let c = Completion::open_with(name, Access::Read)?;
             if !c.try_wait()? {
                 eprintln!("kcompletion: trywait {name:?}: not done");
-                return Ok(EXIT_NOT_DONE);
+                return Ok(exit::NOT_DONE);
             }
         }
         Cmd::Reinit { name } => {
@@ -412,7 +377,7 @@ fn run(cmd: &Cmd) -> Outcome {
                         "kcompletion: run {name:?}: cannot read {}: {e}",
                         file.display()
                     );
-                    return Ok(1);
+                    return Ok(exit::OTHER);
                 }
             };
             kcompletion::run(&name, &source)?;
@@ -428,7 +393,7 @@ fn run(cmd: &Cmd) -> Outcome {
             }
         }
     }
-    Ok(EXIT_OK)
+    Ok(exit::OK)
 }
 
 fn subcommand_name(cmd: &Cmd) -> (&'static str, Option<&str>) {
@@ -449,7 +414,8 @@ fn subcommand_name(cmd: &Cmd) -> (&'static str, Option<&str>) {
 }
 
 fn command() -> clap::Command {
-    Cli::command().mut_subcommands(|s| s.after_help(EXIT_CODES))
+    let exit_codes = exit::help();
+    Cli::command().mut_subcommands(|s| s.after_help(exit_codes.clone()))
 }
 
 fn main() -> ExitCode {
@@ -466,7 +432,7 @@ fn main() -> ExitCode {
                 "kcompletion: run: {}",
                 e.detail().unwrap_or("does not compile")
             );
-            ExitCode::from(exit_code(e.kind()))
+            ExitCode::from(exit::code(e.kind()))
         }
         Err(e) => {
             if let Cmd::Run { file, name } = &cli.cmd {
@@ -475,13 +441,13 @@ fn main() -> ExitCode {
                     script_name(file, name),
                     e.cause()
                 );
-                return ExitCode::from(exit_code(e.kind()));
+                return ExitCode::from(exit::code(e.kind()));
             }
             match subcommand_name(&cli.cmd) {
                 (sub, Some(name)) => eprintln!("kcompletion: {sub} {name:?}: {}", e.cause()),
                 (sub, None) => eprintln!("kcompletion: {sub}: {}", e.cause()),
             }
-            ExitCode::from(exit_code(e.kind()))
+            ExitCode::from(exit::code(e.kind()))
         }
     }
 }
@@ -519,16 +485,16 @@ mod tests {
 
     #[test]
     fn exit_codes() {
-        assert_eq!(exit_code(ErrorKind::Timeout), 3);
-        assert_eq!(exit_code(ErrorKind::NotFound), 5);
-        assert_eq!(exit_code(ErrorKind::PermissionDenied), 6);
-        assert_eq!(exit_code(ErrorKind::Interrupted), 7);
-        assert_eq!(exit_code(ErrorKind::Exists), 8);
-        assert_eq!(exit_code(ErrorKind::Limit), 9);
-        assert_eq!(exit_code(ErrorKind::DriverNotLoaded), 10);
-        assert_eq!(exit_code(ErrorKind::BadAccess), 1);
-        assert_eq!(exit_code(ErrorKind::AbiMismatch), 1);
-        assert_eq!(exit_code(ErrorKind::Other), 1);
+        assert_eq!(exit::code(ErrorKind::Timeout), 3);
+        assert_eq!(exit::code(ErrorKind::NotFound), 5);
+        assert_eq!(exit::code(ErrorKind::PermissionDenied), 6);
+        assert_eq!(exit::code(ErrorKind::Interrupted), 7);
+        assert_eq!(exit::code(ErrorKind::Exists), 8);
+        assert_eq!(exit::code(ErrorKind::Limit), 9);
+        assert_eq!(exit::code(ErrorKind::DriverNotLoaded), 10);
+        assert_eq!(exit::code(ErrorKind::BadAccess), 1);
+        assert_eq!(exit::code(ErrorKind::AbiMismatch), 1);
+        assert_eq!(exit::code(ErrorKind::Other), 1);
     }
 
     #[test]

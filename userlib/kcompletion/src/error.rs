@@ -80,26 +80,47 @@ impl ErrorKind {
 
     /// A short lowercase description, such as `"timed out"` or `"no such completion"`.
     pub fn description(self) -> &'static str {
+        self.texts().0
+    }
+
+    /// The terser message the Lua module returns for this kind, such as `"timeout"` or
+    /// `"not found"`; `None` for the kinds it describes otherwise (ABI mismatch, compile error,
+    /// other errors).
+    pub fn short_message(self) -> Option<&'static str> {
+        self.texts().1
+    }
+
+    /// The one table of the kinds' texts: ([`description`](Self::description),
+    /// [`short_message`](Self::short_message)).
+    fn texts(self) -> (&'static str, Option<&'static str>) {
         match self {
-            ErrorKind::Timeout => "timed out",
-            ErrorKind::Interrupted => "interrupted by a signal",
-            ErrorKind::NotFound => "no such completion",
-            ErrorKind::Exists => "already exists",
-            ErrorKind::PermissionDenied => "permission denied",
-            ErrorKind::Limit => "too many completions",
-            ErrorKind::InvalidName => {
-                "invalid name (names are 1 to 63 bytes of printable ASCII, no spaces)"
-            }
-            ErrorKind::NameTooLong => "name too long",
-            ErrorKind::InvalidArgument => "invalid argument",
-            ErrorKind::DriverNotLoaded => {
+            ErrorKind::Timeout => ("timed out", Some("timeout")),
+            ErrorKind::Interrupted => ("interrupted by a signal", Some("interrupt")),
+            ErrorKind::NotFound => ("no such completion", Some("not found")),
+            ErrorKind::Exists => ("already exists", Some("exists")),
+            ErrorKind::PermissionDenied => ("permission denied", Some("permission denied")),
+            ErrorKind::Limit => ("too many completions", Some("limit reached")),
+            ErrorKind::InvalidName => (
+                "invalid name (names are 1 to 63 bytes of printable ASCII, no spaces)",
+                Some("invalid name"),
+            ),
+            ErrorKind::NameTooLong => ("name too long", Some("name too long")),
+            ErrorKind::InvalidArgument => ("invalid argument", Some("invalid argument")),
+            ErrorKind::DriverNotLoaded => (
                 "the kcompletion driver is not loaded (/dev/kcompletion does not exist); \
-                 load it with `modprobe kcompletion` or `insmod kcompletion.ko`"
-            }
-            ErrorKind::AbiMismatch => "ABI mismatch between this library and the driver",
-            ErrorKind::BadAccess => "the handle lacks the access this operation needs",
-            ErrorKind::CompileError => "the Lua script does not compile",
-            ErrorKind::Other => "error",
+                 load it with `modprobe kcompletion` or `insmod kcompletion.ko`",
+                Some(
+                    "driver not loaded (load it with `modprobe kcompletion` or \
+                     `insmod kcompletion.ko`)",
+                ),
+            ),
+            ErrorKind::AbiMismatch => ("ABI mismatch between this library and the driver", None),
+            ErrorKind::BadAccess => (
+                "the handle lacks the access this operation needs",
+                Some("bad access"),
+            ),
+            ErrorKind::CompileError => ("the Lua script does not compile", None),
+            ErrorKind::Other => ("error", None),
         }
     }
 }
@@ -325,6 +346,25 @@ mod tests {
         // Odd names are quoted and escaped.
         let e = Error::from_errno("open", Some("a\nb"), Errno::INVAL);
         assert!(e.to_string().starts_with("open \"a\\nb\""), "{e}");
+    }
+
+    #[test]
+    fn short_messages() {
+        assert_eq!(ErrorKind::Timeout.short_message(), Some("timeout"));
+        assert_eq!(ErrorKind::Limit.short_message(), Some("limit reached"));
+        assert_eq!(
+            ErrorKind::DriverNotLoaded.short_message(),
+            Some(
+                "driver not loaded (load it with `modprobe kcompletion` or `insmod kcompletion.ko`)"
+            )
+        );
+        for kind in [
+            ErrorKind::AbiMismatch,
+            ErrorKind::CompileError,
+            ErrorKind::Other,
+        ] {
+            assert_eq!(kind.short_message(), None, "{kind:?}");
+        }
     }
 
     #[test]

@@ -50,6 +50,7 @@
 
 mod deadline;
 mod error;
+pub mod exit;
 mod info;
 mod name;
 mod script;
@@ -63,13 +64,14 @@ pub use name::{validate_name, NAME_MAX};
 pub use script::{run, scripts, stop, ScriptInfo, ScriptState};
 pub use sys::{device_path, DEFAULT_DEVICE};
 
+use kcompletion_abi::raw;
 use kcompletion_abi::*;
 use name::validate_name_for;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use rustix::io::Errno;
 use std::fmt;
 use std::time::Duration;
-use sys::{call_none, call_with, Device};
+use sys::{ioctl, ioctl_none, Device};
 
 /// The ABI version this library speaks.
 pub const ABI_VERSION: u32 = KC_ABI_VERSION;
@@ -149,14 +151,6 @@ impl Access {
     }
 }
 
-fn kc_name(name: &str) -> KcName {
-    KcName {
-        ptr: name.as_ptr() as u64,
-        len: name.len() as u32,
-        reserved: 0,
-    }
-}
-
 /// A handle on a named completion object: an `O_CLOEXEC` file descriptor.
 ///
 /// Dropping it closes the descriptor; the object lives on until it is [`unlink`]ed and its
@@ -199,7 +193,7 @@ impl Completion {
     /// ```
     pub fn create(name: &str, options: &Options) -> Result<Completion> {
         const OP: &str = "create";
-        validate_name_for(OP, name)?;
+        let kname = validate_name_for(OP, name)?;
         if options.mode > 0o777 {
             return Err(Error::new(
                 OP,
@@ -211,11 +205,11 @@ impl Completion {
         }
         let dev = Device::open(OP, Some(name))?;
         let mut arg = KcCreate {
-            name: kc_name(name),
+            name: kname,
             mode: options.mode,
             flags: if options.exclusive { KC_CREATE_EXCL } else { 0 },
         };
-        let fd = call_with(dev.fd(), KC_IOC_CREATE, &mut arg)
+        let fd = ioctl::<raw::Create>(dev.fd(), &mut arg)
             .map_err(|e| Error::from_errno(OP, Some(name), e))?;
         // SAFETY: on success the ioctl returns a new descriptor that nobody else owns.
         Ok(Completion {
@@ -253,14 +247,14 @@ impl Completion {
     /// ```
     pub fn open_with(name: &str, access: Access) -> Result<Completion> {
         const OP: &str = "open";
-        validate_name_for(OP, name)?;
+        let kname = validate_name_for(OP, name)?;
         let dev = Device::open(OP, Some(name))?;
         let mut arg = KcOpen {
-            name: kc_name(name),
+            name: kname,
             access: access.bits(),
             reserved: 0,
         };
-        let fd = call_with(dev.fd(), KC_IOC_OPEN, &mut arg)
+        let fd = ioctl::<raw::Open>(dev.fd(), &mut arg)
             .map_err(|e| Error::from_errno(OP, Some(name), e))?;
         // SAFETY: on success the ioctl returns a new descriptor that nobody else owns.
         Ok(Completion {
@@ -303,7 +297,7 @@ impl Completion {
     /// # Ok::<(), kcompletion::Error>(())
     /// ```
     pub fn complete(&self) -> Result<()> {
-        call_none(self.fd.as_fd(), KC_IOC_COMPLETE).map_err(|e| self.err("complete", e))?;
+        ioctl_none::<raw::Complete>(self.fd.as_fd()).map_err(|e| self.err("complete", e))?;
         Ok(())
     }
 
@@ -317,7 +311,7 @@ impl Completion {
     /// # Ok::<(), kcompletion::Error>(())
     /// ```
     pub fn complete_all(&self) -> Result<()> {
-        call_none(self.fd.as_fd(), KC_IOC_COMPLETE_ALL).map_err(|e| self.err("complete_all", e))?;
+        ioctl_none::<raw::CompleteAll>(self.fd.as_fd()).map_err(|e| self.err("complete_all", e))?;
         Ok(())
     }
 
@@ -362,7 +356,7 @@ impl Completion {
     /// ```
     pub fn wait_until(&self, deadline: impl Into<Deadline>) -> Result<()> {
         let mut arg = deadline.into().to_raw();
-        call_with(self.fd.as_fd(), KC_IOC_WAIT, &mut arg).map_err(|e| self.err("wait", e))?;
+        ioctl::<raw::Wait>(self.fd.as_fd(), &mut arg).map_err(|e| self.err("wait", e))?;
         Ok(())
     }
 
@@ -378,7 +372,7 @@ impl Completion {
     /// # Ok::<(), kcompletion::Error>(())
     /// ```
     pub fn try_wait(&self) -> Result<bool> {
-        match call_none(self.fd.as_fd(), KC_IOC_TRY_WAIT) {
+        match ioctl_none::<raw::TryWait>(self.fd.as_fd()) {
             Ok(_) => Ok(true),
             Err(Errno::AGAIN) => Ok(false),
             Err(e) => Err(self.err("try_wait", e)),
@@ -394,7 +388,7 @@ impl Completion {
     /// # Ok::<(), kcompletion::Error>(())
     /// ```
     pub fn is_done(&self) -> Result<bool> {
-        let r = call_none(self.fd.as_fd(), KC_IOC_DONE).map_err(|e| self.err("is_done", e))?;
+        let r = ioctl_none::<raw::Done>(self.fd.as_fd()).map_err(|e| self.err("is_done", e))?;
         Ok(r != 0)
     }
 
@@ -407,7 +401,7 @@ impl Completion {
     /// # Ok::<(), kcompletion::Error>(())
     /// ```
     pub fn reinit(&self) -> Result<()> {
-        call_none(self.fd.as_fd(), KC_IOC_REINIT).map_err(|e| self.err("reinit", e))?;
+        ioctl_none::<raw::Reinit>(self.fd.as_fd()).map_err(|e| self.err("reinit", e))?;
         Ok(())
     }
 
@@ -421,9 +415,9 @@ impl Completion {
     /// # Ok::<(), kcompletion::Error>(())
     /// ```
     pub fn info(&self) -> Result<Info> {
-        let mut raw = KcInfo::default();
-        call_with(self.fd.as_fd(), KC_IOC_INFO, &mut raw).map_err(|e| self.err("info", e))?;
-        Ok(Info::from_raw(&raw))
+        let mut out = KcInfo::default();
+        ioctl::<raw::Info>(self.fd.as_fd(), &mut out).map_err(|e| self.err("info", e))?;
+        Ok(Info::from_raw(&out))
     }
 
     /// Another descriptor for the same handle (a `dup` with `O_CLOEXEC`), with the same
@@ -504,13 +498,7 @@ impl FromRawFd for Completion {
 /// # Ok::<(), kcompletion::Error>(())
 /// ```
 pub fn unlink(name: &str) -> Result<()> {
-    const OP: &str = "unlink";
-    validate_name_for(OP, name)?;
-    let dev = Device::open(OP, Some(name))?;
-    let mut arg = kc_name(name);
-    call_with(dev.fd(), KC_IOC_UNLINK, &mut arg)
-        .map_err(|e| Error::from_errno(OP, Some(name), e))?;
-    Ok(())
+    sys::name_request::<raw::Unlink>("unlink", name)
 }
 
 /// Every named object visible to the caller, in id order.
@@ -531,25 +519,20 @@ pub fn list() -> Result<Vec<Info>> {
     let mut buf = vec![KcInfo::default(); BATCH];
     let mut cursor = 0u32;
     loop {
-        let mut arg = KcList {
-            entries: buf.as_mut_ptr() as u64,
-            capacity: BATCH as u32,
-            count: 0,
-            cursor,
-            reserved: 0,
-        };
-        call_with(dev.fd(), KC_IOC_LIST, &mut arg).map_err(|e| Error::from_errno(OP, None, e))?;
-        if arg.count == 0 {
+        let mut arg = ListArg::new(&mut buf, cursor);
+        ioctl::<raw::List>(dev.fd(), &mut arg).map_err(|e| Error::from_errno(OP, None, e))?;
+        let (count, next) = (arg.count, arg.cursor);
+        if count == 0 {
             break;
         }
-        let count = (arg.count as usize).min(BATCH);
+        let count = (count as usize).min(BATCH);
         out.extend(buf[..count].iter().map(Info::from_raw));
-        if arg.cursor <= cursor && cursor != 0 {
+        if next <= cursor && cursor != 0 {
             // A driver that does not advance the cursor would loop forever.
             return Err(Error::new(OP, None, ErrorKind::Other, Some(Errno::PROTO))
                 .with_detail("the driver did not advance the list cursor"));
         }
-        cursor = arg.cursor;
+        cursor = next;
     }
     Ok(out)
 }

@@ -1,7 +1,8 @@
 //! Name validation, with the same rules as the driver.
 
 use crate::error::{Error, ErrorKind};
-use kcompletion_abi::KC_NAME_MAX;
+use kcompletion_abi::{KcName, NameError, KC_NAME_MAX};
+use rustix::io::Errno;
 
 /// Longest name in bytes (63).
 pub const NAME_MAX: usize = KC_NAME_MAX;
@@ -25,46 +26,19 @@ pub const NAME_MAX: usize = KC_NAME_MAX;
 /// assert_eq!(validate_name(&"x".repeat(64)).unwrap_err().kind(), ErrorKind::NameTooLong);
 /// ```
 pub fn validate_name(name: &str) -> Result<(), Error> {
-    validate_name_for("validate", name)
+    validate_name_for("validate", name).map(|_| ())
 }
 
-/// [`validate_name`], with the operation to report in the error.
-pub(crate) fn validate_name_for(op: &'static str, name: &str) -> Result<(), Error> {
-    let bytes = name.as_bytes();
-    if bytes.is_empty() {
-        return Err(Error::new(
-            op,
-            Some(name),
-            ErrorKind::InvalidName,
-            Some(rustix::io::Errno::INVAL),
-        )
-        .with_detail("the name is empty"));
-    }
-    if bytes.len() > NAME_MAX {
-        return Err(Error::new(
-            op,
-            Some(name),
-            ErrorKind::NameTooLong,
-            Some(rustix::io::Errno::NAMETOOLONG),
-        )
-        .with_detail(format!("{} bytes, at most {NAME_MAX}", bytes.len())));
-    }
-    if let Some((i, b)) = bytes
-        .iter()
-        .enumerate()
-        .find(|(_, &b)| !(0x21..=0x7e).contains(&b))
-    {
-        return Err(Error::new(
-            op,
-            Some(name),
-            ErrorKind::InvalidName,
-            Some(rustix::io::Errno::INVAL),
-        )
-        .with_detail(format!(
-            "byte 0x{b:02x} at offset {i} is not printable ASCII (0x21 to 0x7e)"
-        )));
-    }
-    Ok(())
+/// [`validate_name`], with the operation to report in the error; the ioctl argument for the
+/// name (which borrows `name`'s bytes: keep `name` alive until the ioctl).
+pub(crate) fn validate_name_for(op: &'static str, name: &str) -> Result<KcName, Error> {
+    KcName::new(name.as_bytes()).map_err(|e| {
+        let (kind, errno) = match e {
+            NameError::TooLong(_) => (ErrorKind::NameTooLong, Errno::NAMETOOLONG),
+            NameError::Empty | NameError::BadByte { .. } => (ErrorKind::InvalidName, Errno::INVAL),
+        };
+        Error::new(op, Some(name), kind, Some(errno)).with_detail(e.to_string())
+    })
 }
 
 #[cfg(test)]

@@ -2,10 +2,10 @@
 //! `/dev/kcompletion`). Starting and stopping need `CAP_SYS_ADMIN`.
 
 use crate::error::{Error, ErrorKind};
-use crate::kc_name;
 use crate::name::validate_name_for;
-use crate::sys::{call_with, Device};
+use crate::sys::{ioctl, Device};
 use crate::Result;
+use kcompletion_abi::raw;
 use kcompletion_abi::*;
 
 /// How far a script got.
@@ -75,28 +75,21 @@ impl ScriptInfo {
 /// ```
 pub fn run(name: &str, source: &str) -> Result<()> {
     const OP: &str = "run";
-    validate_name_for(OP, name)?;
+    let kname = validate_name_for(OP, name)?;
     if source.len() > KC_SCRIPT_SOURCE_MAX as usize {
         return Err(Error::new(OP, Some(name), ErrorKind::InvalidArgument, None)
             .with_detail(format!("the source is over {KC_SCRIPT_SOURCE_MAX} bytes")));
     }
     let dev = Device::open(OP, Some(name))?;
     let mut text = vec![0u8; 1024];
-    let mut arg = KcRun {
-        name: kc_name(name),
-        source: source.as_ptr() as u64,
-        source_len: source.len() as u32,
-        error_size: text.len() as u32,
-        error: text.as_mut_ptr() as u64,
-        error_len: 0,
-        reserved: 0,
-    };
-    match call_with(dev.fd(), KC_IOC_RUN, &mut arg) {
+    let mut arg = RunArg::new(kname, source.as_bytes(), &mut text);
+    match ioctl::<raw::Run>(dev.fd(), &mut arg) {
         Ok(_) => Ok(()),
         Err(errno) => {
+            let error_len = arg.error_len;
             let e = Error::from_errno(OP, Some(name), errno);
             let n = text.iter().position(|&b| b == 0).unwrap_or(text.len());
-            if arg.error_len > 0 && n > 0 {
+            if error_len > 0 && n > 0 {
                 Err(e.with_detail(String::from_utf8_lossy(&text[..n]).into_owned()))
             } else {
                 Err(e)
@@ -108,12 +101,7 @@ pub fn run(name: &str, source: &str) -> Result<()> {
 /// Stops the running script `name` (a wait in it returns `nil, "interrupt"`; it stays
 /// listed, failed or finished), or removes an ended one from the list.
 pub fn stop(name: &str) -> Result<()> {
-    const OP: &str = "stop";
-    validate_name_for(OP, name)?;
-    let dev = Device::open(OP, Some(name))?;
-    let mut arg = kc_name(name);
-    call_with(dev.fd(), KC_IOC_STOP, &mut arg).map_err(|e| Error::from_errno(OP, Some(name), e))?;
-    Ok(())
+    crate::sys::name_request::<raw::Stop>("stop", name)
 }
 
 /// Every script, running or ended and not yet removed.
@@ -121,12 +109,8 @@ pub fn scripts() -> Result<Vec<ScriptInfo>> {
     const OP: &str = "scripts";
     let dev = Device::open(OP, None)?;
     let mut buf = vec![KcScriptInfo::default(); KC_SCRIPTS_MAX as usize];
-    let mut arg = KcScripts {
-        entries: buf.as_mut_ptr() as u64,
-        capacity: buf.len() as u32,
-        count: 0,
-    };
-    call_with(dev.fd(), KC_IOC_SCRIPTS, &mut arg).map_err(|e| Error::from_errno(OP, None, e))?;
+    let mut arg = ScriptsArg::new(&mut buf);
+    ioctl::<raw::Scripts>(dev.fd(), &mut arg).map_err(|e| Error::from_errno(OP, None, e))?;
     let n = (arg.count as usize).min(buf.len());
     Ok(buf[..n].iter().map(ScriptInfo::from_raw).collect())
 }

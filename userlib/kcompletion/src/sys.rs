@@ -1,12 +1,12 @@
-//! The raw ioctl calls and the control device.
+//! The ioctl calls (on the ABI crate's typed [`raw`] layer) and the control device.
 
 use crate::error::{Error, ErrorKind};
-use kcompletion_abi::{KcVersion, KC_ABI_VERSION, KC_IOC_VERSION};
+use crate::name::validate_name_for;
+use kcompletion_abi::raw::{self, NoArgRequest, Request, Version};
+use kcompletion_abi::{KcName, KcVersion, KC_ABI_VERSION};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::ioctl::{Ioctl, IoctlOutput, Opcode};
-use std::ffi::c_void;
 use std::path::PathBuf;
 
 /// Where the control device is unless `KCOMPLETION_DEVICE` says otherwise.
@@ -21,60 +21,26 @@ pub fn device_path() -> PathBuf {
     }
 }
 
-/// One ioctl with an untyped argument; the output is the syscall's return value.
-struct Raw {
-    op: Opcode,
-    arg: *mut c_void,
+/// Issues `R` on `fd` with `arg` ([`raw::ioctl`]): the syscall's result, or the errno.
+pub(crate) fn ioctl<R: Request>(fd: BorrowedFd<'_>, arg: &mut R::Arg) -> Result<i32, Errno> {
+    raw::ioctl::<R>(fd, arg).map_err(Errno::from_raw_os_error)
 }
 
-// SAFETY: `call` (the only constructor's user) requires that `arg` is valid for `op`.
-unsafe impl Ioctl for Raw {
-    type Output = IoctlOutput;
-    const IS_MUTATING: bool = true;
-
-    fn opcode(&self) -> Opcode {
-        self.op
-    }
-
-    fn as_ptr(&mut self) -> *mut c_void {
-        self.arg
-    }
-
-    unsafe fn output_from_ptr(out: IoctlOutput, _: *mut c_void) -> rustix::io::Result<IoctlOutput> {
-        Ok(out)
-    }
+/// Issues the argument-less `R` on `fd` ([`raw::ioctl_none`]).
+pub(crate) fn ioctl_none<R: NoArgRequest>(fd: BorrowedFd<'_>) -> Result<i32, Errno> {
+    raw::ioctl_none::<R>(fd).map_err(Errno::from_raw_os_error)
 }
 
-/// Issues ioctl `op` on `fd` and returns the syscall's non-negative result.
-///
-/// # Safety
-///
-/// `arg` must be null for argument-less ioctls, or point to a live, properly sized value of the
-/// type the ABI defines for `op` (writable if the driver writes it).
-pub(crate) unsafe fn call(fd: BorrowedFd<'_>, op: u32, arg: *mut c_void) -> Result<i32, Errno> {
-    // SAFETY: forwarded to the caller.
-    unsafe {
-        rustix::ioctl::ioctl(
-            fd,
-            Raw {
-                op: op as Opcode,
-                arg,
-            },
-        )
-    }
-}
-
-/// `call` with a typed argument.
-pub(crate) fn call_with<T>(fd: BorrowedFd<'_>, op: u32, arg: &mut T) -> Result<i32, Errno> {
-    // SAFETY: the ioctl numbers of the ABI encode the size of their argument type; callers
-    // pass the matching `Kc*` struct, which lives across the call.
-    unsafe { call(fd, op, (arg as *mut T).cast()) }
-}
-
-/// `call` with no argument.
-pub(crate) fn call_none(fd: BorrowedFd<'_>, op: u32) -> Result<i32, Errno> {
-    // SAFETY: `_IO` ioctls take no argument.
-    unsafe { call(fd, op, std::ptr::null_mut()) }
+/// A request on `/dev/kcompletion` that takes just a name (`UNLINK`, `STOP`): checks the name,
+/// opens the device and issues `R`. `op` labels errors.
+pub(crate) fn name_request<R: Request<Arg = KcName>>(
+    op: &'static str,
+    name: &str,
+) -> Result<(), Error> {
+    let mut arg = validate_name_for(op, name)?;
+    let dev = Device::open(op, Some(name))?;
+    ioctl::<R>(dev.fd(), &mut arg).map_err(|e| Error::from_errno(op, Some(name), e))?;
+    Ok(())
 }
 
 /// An open, version-checked `/dev/kcompletion`.
@@ -128,7 +94,7 @@ impl Device {
     /// The driver's ABI version.
     pub(crate) fn version(&self, op: &'static str, name: Option<&str>) -> Result<u32, Error> {
         let mut v = KcVersion::default();
-        match call_with(self.fd.as_fd(), KC_IOC_VERSION, &mut v) {
+        match ioctl::<Version>(self.fd.as_fd(), &mut v) {
             Ok(_) => Ok(v.version),
             Err(errno @ (Errno::NOTTY | Errno::INVAL)) => {
                 Err(

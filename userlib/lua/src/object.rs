@@ -1,18 +1,16 @@
 //! The completion object: a handle's full userdata ([`Handle`]) and its methods (`c:wait()`,
 //! `c:complete()`, ..., the cqueues polling methods, `__gc`, `__tostring`); each method makes
-//! at most one `ioctl` on the handle's fd.
+//! at most one `ioctl` on the handle's fd (through the ABI crate's typed `raw` layer).
 
 use crate::args::{check_handle, check_open, check_timeout};
 use crate::compat;
 use crate::ret::{push_errno_fail, push_fail, push_info, push_true, Buf, Raise};
 use crate::{push_bytes, State};
-use kcompletion::abi::{
-    KcInfo, KcWait, KC_INFO_LINKED, KC_IOC_COMPLETE, KC_IOC_COMPLETE_ALL, KC_IOC_DONE, KC_IOC_INFO,
-    KC_IOC_REINIT, KC_IOC_TRY_WAIT, KC_IOC_WAIT,
-};
+use kcompletion::abi::raw::{self, NoArgRequest};
+use kcompletion::abi::{KcInfo, KcWait, KC_INFO_LINKED};
 use kcompletion::{Completion, Deadline, Error};
 use mlua_sys as ffi;
-use std::ffi::{c_int, c_void};
+use std::ffi::c_int;
 use std::fmt::Write as _;
 use std::os::fd::IntoRawFd;
 
@@ -31,27 +29,15 @@ pub struct Handle {
 const _: () = assert!(std::mem::offset_of!(Handle, fd) == 0);
 const _: () = assert!(kcompletion::NAME_MAX < 64);
 
-/// One ioctl on a handle's fd: the syscall's result, or the errno.
-fn ioctl(fd: i32, request: u32, arg: *mut c_void) -> Result<c_int, i32> {
-    // SAFETY: the request numbers of the ABI encode their argument's size; callers pass null
-    // for `_IO` requests or a live value of the request's type.
-    let r = unsafe { libc::ioctl(fd, request as _, arg) };
-    if r < 0 {
-        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
-    } else {
-        Ok(r)
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Methods. The hot ones own nothing, so they are entry points themselves.
 
 /// `c:complete()`, `c:complete_all()`, `c:reinit()`: true, or nil, message, errno.
-unsafe fn simple(l: State, func: &[u8], request: u32) -> c_int {
+unsafe fn simple<R: NoArgRequest>(l: State, func: &[u8]) -> c_int {
     // SAFETY: `l` is valid; nothing owned.
     unsafe {
         let fd = check_open(l, check_handle(l, func));
-        match ioctl(fd, request, std::ptr::null_mut()) {
+        match raw::ioctl_none::<R>(fd) {
             Ok(_) => push_true(l),
             Err(errno) => push_errno_fail(l, errno),
         }
@@ -60,17 +46,17 @@ unsafe fn simple(l: State, func: &[u8], request: u32) -> c_int {
 
 pub(crate) unsafe extern "C-unwind" fn m_complete(l: State) -> c_int {
     // SAFETY: called by Lua.
-    unsafe { simple(l, b"complete", KC_IOC_COMPLETE) }
+    unsafe { simple::<raw::Complete>(l, b"complete") }
 }
 
 pub(crate) unsafe extern "C-unwind" fn m_complete_all(l: State) -> c_int {
     // SAFETY: called by Lua.
-    unsafe { simple(l, b"complete_all", KC_IOC_COMPLETE_ALL) }
+    unsafe { simple::<raw::CompleteAll>(l, b"complete_all") }
 }
 
 pub(crate) unsafe extern "C-unwind" fn m_reinit(l: State) -> c_int {
     // SAFETY: called by Lua.
-    unsafe { simple(l, b"reinit", KC_IOC_REINIT) }
+    unsafe { simple::<raw::Reinit>(l, b"reinit") }
 }
 
 /// `c:trywait()`: true (consumed one), false (none), or nil, message, errno.
@@ -78,7 +64,7 @@ pub(crate) unsafe extern "C-unwind" fn m_trywait(l: State) -> c_int {
     // SAFETY: called by Lua; nothing owned.
     unsafe {
         let fd = check_open(l, check_handle(l, b"trywait"));
-        match ioctl(fd, KC_IOC_TRY_WAIT, std::ptr::null_mut()) {
+        match raw::ioctl_none::<raw::TryWait>(fd) {
             Ok(_) => push_true(l),
             Err(libc::EAGAIN) => {
                 ffi::lua_pushboolean(l, 0);
@@ -94,7 +80,7 @@ pub(crate) unsafe extern "C-unwind" fn m_done(l: State) -> c_int {
     // SAFETY: called by Lua; nothing owned.
     unsafe {
         let fd = check_open(l, check_handle(l, b"done"));
-        match ioctl(fd, KC_IOC_DONE, std::ptr::null_mut()) {
+        match raw::ioctl_none::<raw::Done>(fd) {
             Ok(r) => {
                 ffi::lua_pushboolean(l, (r != 0) as c_int);
                 1
@@ -112,7 +98,7 @@ pub(crate) unsafe extern "C-unwind" fn m_wait(l: State) -> c_int {
         let timeout = check_timeout(l);
         let fd = check_open(l, h);
         let mut arg: KcWait = Deadline::from_timeout(timeout).to_raw();
-        match ioctl(fd, KC_IOC_WAIT, (&mut arg as *mut KcWait).cast()) {
+        match raw::ioctl::<raw::Wait>(fd, &mut arg) {
             Ok(_) => push_true(l),
             Err(errno) => push_errno_fail(l, errno),
         }
@@ -125,7 +111,7 @@ pub(crate) unsafe extern "C-unwind" fn m_info(l: State) -> c_int {
     unsafe {
         let fd = check_open(l, check_handle(l, b"info"));
         let mut i = KcInfo::default();
-        match ioctl(fd, KC_IOC_INFO, (&mut i as *mut KcInfo).cast()) {
+        match raw::ioctl::<raw::Info>(fd, &mut i) {
             Ok(_) => {
                 let len = (i.name_len as usize).min(i.name.len());
                 push_info(

@@ -44,33 +44,14 @@ pub(crate) unsafe fn raise_later(l: State, msg: &[u8]) -> Raise {
 // ---------------------------------------------------------------------------------------------
 // Messages.
 
-/// The short message for an errno of the driver, if it is one of the known kinds.
-fn kind_message(kind: ErrorKind) -> Option<&'static str> {
-    Some(match kind {
-        ErrorKind::Timeout => "timeout",
-        ErrorKind::Interrupted => "interrupt",
-        ErrorKind::NotFound => "not found",
-        ErrorKind::Exists => "exists",
-        ErrorKind::PermissionDenied => "permission denied",
-        ErrorKind::Limit => "limit reached",
-        ErrorKind::InvalidName => "invalid name",
-        ErrorKind::NameTooLong => "name too long",
-        ErrorKind::InvalidArgument => "invalid argument",
-        ErrorKind::DriverNotLoaded => {
-            "driver not loaded (load it with `modprobe kcompletion` or `insmod kcompletion.ko`)"
-        }
-        ErrorKind::BadAccess => "bad access",
-        _ => return None,
-    })
-}
-
 /// The short message of a library error, as returned to Lua.
 fn message(e: &Error) -> String {
     match e.kind() {
         ErrorKind::AbiMismatch => e.cause(),
         // The Lua compiler's own message: "name:line: ...".
         ErrorKind::CompileError => e.detail().map(str::to_owned).unwrap_or_else(|| e.cause()),
-        kind => kind_message(kind)
+        kind => kind
+            .short_message()
             .map(str::to_owned)
             .unwrap_or_else(|| e.cause()),
     }
@@ -105,7 +86,7 @@ impl std::fmt::Write for Buf {
 /// Pushes `nil, message, errno` for an errno of an ioctl on a handle; returns 3.
 pub(crate) unsafe fn push_errno_fail(l: State, errno: i32) -> c_int {
     let mut buf = Buf::new();
-    match kind_message(ErrorKind::from_errno(errno)) {
+    match ErrorKind::from_errno(errno).short_message() {
         Some(m) => buf.write_str(m),
         // What `Error::cause` says for other errnos: "Bad address (os error 14)".
         None => write!(buf, "{}", std::io::Error::from_raw_os_error(errno)),
