@@ -18,10 +18,10 @@
 
 use kcompletion_driver_tests::args;
 use kcompletion_driver_tests::cpus;
-use kcompletion_driver_tests::ktap::Ktap;
 use kcompletion_driver_tests::progress::progress_reporter;
 use kcompletion_driver_tests::rng::Rng;
 use kcompletion_driver_tests::sys::*;
+use kcompletion_test_harness::ktap::Ktap;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
@@ -169,7 +169,7 @@ fn main() {
         .map(|t| {
             let model = model.clone();
             thread::spawn(move || {
-                cpus::pin_spread(t as usize);
+                cpus::pin_spread(t);
                 mixed(t, seed, mixed_ops / threads as u64, &model)
             })
         })
