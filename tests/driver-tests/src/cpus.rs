@@ -1,7 +1,7 @@
 //! CPUs the racing suites run on: they must see at least two online, and put
 //! threads that mean "at the same time" on different ones.
 
-use crate::ktap::Ktap;
+use kcompletion_test_harness::ktap::Ktap;
 
 /// CPUs online now (`sysconf(_SC_NPROCESSORS_ONLN)`, which reads
 /// `/sys/devices/system/cpu/online`).

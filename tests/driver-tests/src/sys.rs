@@ -71,6 +71,19 @@ pub fn kname(name: &[u8]) -> KcName {
     }
 }
 
+/// A RUN request: the script `name` of `source`, a compile error (if any) into `error`. The
+/// buffers must outlive the ioctl.
+pub fn run_req(name: &[u8], source: &[u8], error: &mut [u8]) -> KcRun {
+    KcRun {
+        name: kname(name),
+        source: source.as_ptr() as u64,
+        source_len: source.len() as u32,
+        error_size: error.len() as u32,
+        error: error.as_mut_ptr() as u64,
+        ..Default::default()
+    }
+}
+
 fn to_fd(r: i32) -> OwnedFd {
     // SAFETY: The driver returned a fresh descriptor that we now own.
     unsafe { OwnedFd::from_raw_fd(r) }

@@ -16,9 +16,9 @@
 
 use kcompletion_abi::*;
 use kcompletion_driver_tests::args;
-use kcompletion_driver_tests::ktap::Ktap;
 use kcompletion_driver_tests::rng::Rng;
 use kcompletion_driver_tests::sys::*;
+use kcompletion_test_harness::ktap::Ktap;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
@@ -90,14 +90,7 @@ fn code<T>(r: Res<T>) -> i32 {
 
 fn run_script(dev: &OwnedFd, name: &str, src: &str) -> i32 {
     let mut err = [0u8; 128];
-    let mut r = KcRun {
-        name: kname(name.as_bytes()),
-        source: src.as_ptr() as u64,
-        source_len: src.len() as u32,
-        error_size: err.len() as u32,
-        error: err.as_mut_ptr() as u64,
-        ..Default::default()
-    };
+    let mut r = run_req(name.as_bytes(), src.as_bytes(), &mut err);
     match ioctl(dev, KC_IOC_RUN, &mut r) {
         Ok(_) => 0,
         // A compile that ran out of memory is reported as the Lua error it is.
@@ -132,6 +125,46 @@ fn read_proc() -> i32 {
 
 fn exists(dev: &OwnedFd, name: &str) -> bool {
     open(dev, name).is_ok()
+}
+
+/// An operation that only makes `call`: its result, and whether the failure was injected.
+fn plain<'a>(mut call: impl FnMut() -> i32 + 'a) -> Op<'a> {
+    Box::new(move |f| {
+        let r = call();
+        (r, f.fired())
+    })
+}
+
+/// The first error of a sequence of calls (0 if none failed).
+fn first_error(codes: &[i32]) -> i32 {
+    codes.iter().copied().find(|&e| e != 0).unwrap_or(0)
+}
+
+/// An operation that opens the object of `base` once more with `call` (CREATE or OPEN of its
+/// name) and closes that handle again: its result, or `EBADE` if `base` is not back to its one
+/// handle afterwards.
+fn reopen<'a>(base: &'a OwnedFd, mut call: impl FnMut() -> Res<OwnedFd> + 'a) -> Op<'a> {
+    Box::new(move |f| {
+        let r = call();
+        let fired = f.fired();
+        let r = code(r.map(drop));
+        let r = match info(base) {
+            Ok(i) if i.handles == 1 => r,
+            _ => libc::EBADE,
+        };
+        (r, fired)
+    })
+}
+
+/// The result of a CREATE or OPEN as an errno, the fd kept in `fds`.
+fn keep(fds: &mut Vec<OwnedFd>, r: Res<OwnedFd>) -> i32 {
+    match r {
+        Ok(fd) => {
+            fds.push(fd);
+            0
+        }
+        Err(e) => e,
+    }
 }
 
 fn main() {
@@ -181,10 +214,7 @@ fn main() {
         let mut ops: Vec<(&str, Op, &[i32])> = vec![
             (
                 "VERSION",
-                Box::new(|f| {
-                    let r = code(ioctl(&dev, KC_IOC_VERSION, &mut KcVersion::default()));
-                    (r, f.fired())
-                }),
+                plain(|| code(ioctl(&dev, KC_IOC_VERSION, &mut KcVersion::default()))),
                 &[],
             ),
             (
@@ -202,37 +232,10 @@ fn main() {
             ),
             (
                 "CREATE of an existing name (open)",
-                Box::new(|f| {
-                    let r = create(&dev, "fs.base");
-                    let fired = f.fired();
-                    let r = code(r.map(drop));
-                    (
-                        match info(&base) {
-                            Ok(i) if i.handles == 1 => r,
-                            _ => libc::EBADE,
-                        },
-                        fired,
-                    )
-                }),
+                reopen(&base, || create(&dev, "fs.base")),
                 &[],
             ),
-            (
-                "OPEN",
-                Box::new(|f| {
-                    let r = open(&dev, "fs.base");
-                    let fired = f.fired();
-                    let r = code(r.map(drop));
-                    // The handle is closed again: the count must be back to 1.
-                    (
-                        match info(&base) {
-                            Ok(i) if i.handles == 1 => r,
-                            _ => libc::EBADE,
-                        },
-                        fired,
-                    )
-                }),
-                &[],
-            ),
+            ("OPEN", reopen(&base, || open(&dev, "fs.base")), &[]),
             (
                 "UNLINK",
                 Box::new(|f| {
@@ -258,66 +261,40 @@ fn main() {
                 }),
                 &[],
             ),
-            (
-                "LIST",
-                Box::new(|f| {
-                    let r = code(list_all(&dev, 8));
-                    (r, f.fired())
-                }),
-                &[],
-            ),
+            ("LIST", plain(|| code(list_all(&dev, 8))), &[]),
             (
                 "COMPLETE + TRY_WAIT",
-                Box::new(|f| {
-                    let r = [code(complete(&base)), code(try_wait(&base))];
-                    (r.into_iter().find(|&e| e != 0).unwrap_or(0), f.fired())
-                }),
+                plain(|| first_error(&[code(complete(&base)), code(try_wait(&base))])),
                 &[],
             ),
             (
                 "COMPLETE_ALL + DONE + REINIT",
-                Box::new(|f| {
-                    let r = [
+                plain(|| {
+                    first_error(&[
                         code(complete_all(&base)),
                         code(done(&base)),
                         code(reinit(&base)),
                         code(complete(&base)),
-                    ];
-                    (r.into_iter().find(|&e| e != 0).unwrap_or(0), f.fired())
+                    ])
                 }),
                 &[],
             ),
             (
                 "WAIT (taking the pending one) + COMPLETE, WAIT until a deadline",
-                Box::new(|f| {
-                    let r = [
+                plain(|| {
+                    first_error(&[
                         code(wait_ms(&base, 1)),
                         code(complete(&base)),
                         match wait_ms(&empty, 1) {
                             Err(libc::ETIMEDOUT) => 0,
                             other => code(other).max(1),
                         },
-                    ];
-                    (r.into_iter().find(|&e| e != 0).unwrap_or(0), f.fired())
+                    ])
                 }),
                 &[],
             ),
-            (
-                "INFO",
-                Box::new(|f| {
-                    let r = code(info(&base));
-                    (r, f.fired())
-                }),
-                &[],
-            ),
-            (
-                "poll",
-                Box::new(|f| {
-                    let r = i32::from(!readable(&base, 0));
-                    (r, f.fired())
-                }),
-                &[],
-            ),
+            ("INFO", plain(|| code(info(&base))), &[]),
+            ("poll", plain(|| i32::from(!readable(&base, 0))), &[]),
             (
                 "RUN + STOP of a script",
                 Box::new(|f| {
@@ -337,22 +314,8 @@ fn main() {
                 }),
                 &[],
             ),
-            (
-                "SCRIPTS",
-                Box::new(|f| {
-                    let r = scripts(&dev);
-                    (r, f.fired())
-                }),
-                &[],
-            ),
-            (
-                "read /proc/kcompletion",
-                Box::new(|f| {
-                    let r = read_proc();
-                    (r, f.fired())
-                }),
-                &[],
-            ),
+            ("SCRIPTS", plain(|| scripts(&dev)), &[]),
+            ("read /proc/kcompletion", plain(read_proc), &[]),
         ];
         for (what, op, allowed) in ops.iter_mut() {
             let mut injected = 0u64;
@@ -419,24 +382,12 @@ fn main() {
             let (what, r, allowed): (&str, i32, &[i32]) = match rng.below(10) {
                 0 => (
                     "create",
-                    match create(&dev, &name) {
-                        Ok(fd) => {
-                            fds.push(fd);
-                            0
-                        }
-                        Err(e) => e,
-                    },
+                    keep(&mut fds, create(&dev, &name)),
                     &[libc::EMFILE],
                 ),
                 1 => (
                     "open",
-                    match open(&dev, &name) {
-                        Ok(fd) => {
-                            fds.push(fd);
-                            0
-                        }
-                        Err(e) => e,
-                    },
+                    keep(&mut fds, open(&dev, &name)),
                     &[libc::ENOENT, libc::EMFILE],
                 ),
                 2 => ("unlink", code(unlink(&dev, &name)), &[libc::ENOENT]),

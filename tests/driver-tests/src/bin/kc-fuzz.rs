@@ -16,10 +16,12 @@
 use kcompletion_abi::*;
 use kcompletion_driver_tests::args;
 use kcompletion_driver_tests::cpus;
-use kcompletion_driver_tests::ktap::Ktap;
+use kcompletion_driver_tests::os;
 use kcompletion_driver_tests::progress::progress_reporter;
 use kcompletion_driver_tests::rng::Rng;
 use kcompletion_driver_tests::sys::*;
+use kcompletion_test_harness::ktap::Ktap;
+use kcompletion_test_harness::signal;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::thread::JoinHandleExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -63,20 +65,12 @@ const SCRIPTS: [&str; 6] = [
     "local t = {} for i = 1, 100000 do t[i] = string.rep('x', 100) end",
 ];
 
-extern "C" fn on_kick(_: libc::c_int) {}
-
 /// Random arguments can make a WAIT read a deadline far in the future (through an unaligned
 /// or stale pointer). So that no call blocks for long, every worker is sent SIGUSR1 (a no-op
 /// handler without SA_RESTART) every 50 ms: a blocked WAIT returns EINTR, which is also a
 /// path worth fuzzing.
 fn kicker(workers: Vec<libc::pthread_t>, stop: Arc<AtomicBool>) -> thread::JoinHandle<u64> {
-    // SAFETY: Installs a handler that does nothing.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_kick as *const () as usize;
-        sa.sa_flags = 0;
-        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
-    }
+    signal::interrupt_on(libc::SIGUSR1);
     thread::spawn(move || {
         let mut kicks = 0;
         while !stop.load(Ordering::Relaxed) {
@@ -368,15 +362,7 @@ impl Worker {
                 if self.rng.chance(50) {
                     let src = SCRIPTS[self.rng.below(SCRIPTS.len() as u64) as usize];
                     let mut err = [0u8; 128];
-                    let mut run = KcRun {
-                        name: kname(sname.as_bytes()),
-                        source: src.as_ptr() as u64,
-                        source_len: src.len() as u32,
-                        error_size: err.len() as u32,
-                        error: err.as_mut_ptr() as u64,
-                        error_len: 0,
-                        reserved: 0,
-                    };
+                    let mut run = run_req(sname.as_bytes(), src.as_bytes(), &mut err);
                     if self.rng.chance(10) {
                         run.source = self.pick_arg() as u64;
                     }
@@ -423,20 +409,12 @@ fn main() {
     println!("# kc-fuzz --calls {calls} --seed {seed} --threads {threads}");
     cpus::require(&mut ktap, 2);
 
-    // SAFETY: Anonymous mappings for addresses that are (or become) invalid.
-    let (hole, flapping) = unsafe {
-        let p = libc::mmap(
-            std::ptr::null_mut(),
-            8192,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        assert_ne!(p, libc::MAP_FAILED);
-        libc::munmap(p, 4096);
-        (p as usize, p as usize + 4096)
-    };
+    // Two pages for addresses that are (or become) invalid: the first unmapped at once, the
+    // second unmapped and mapped again all the time by the flapper.
+    let p = os::map_anon(8192, libc::MAP_PRIVATE);
+    // SAFETY: Unmaps the first page of our own mapping, which nothing uses.
+    unsafe { libc::munmap(p, 4096) };
+    let (hole, flapping) = (p as usize, p as usize + 4096);
     let bad = Arc::new(BadAddrs { hole, flapping });
     let stop = Arc::new(AtomicBool::new(false));
     let flapper = {

@@ -22,10 +22,11 @@
 
 use kcompletion_driver_tests::args;
 use kcompletion_driver_tests::cpus;
-use kcompletion_driver_tests::ktap::Ktap;
+use kcompletion_driver_tests::os;
 use kcompletion_driver_tests::rng::Rng;
 use kcompletion_driver_tests::spawn::{spawn, ChildStack};
 use kcompletion_driver_tests::sys::*;
+use kcompletion_test_harness::ktap::Ktap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -79,17 +80,10 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
     }
 }
 
-fn kill(pid: libc::pid_t) {
-    // SAFETY: Signalling our own child.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-}
-
 /// Reaps `pid`; true if SIGKILL ended it (any other end is a failure of the child).
-fn reap(pid: libc::pid_t) -> bool {
-    let mut status = 0;
-    // SAFETY: Waiting for our own child.
-    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-    r == pid && libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL
+fn reap_killed(pid: libc::pid_t) -> bool {
+    let (r, status) = os::reap(pid);
+    r == pid && os::killed(status)
 }
 
 /// `delete_module("kcompletion", O_NONBLOCK)`: the errno, or 0 if it unloaded.
@@ -122,19 +116,10 @@ fn main() {
     cpus::require(&mut ktap, 2);
     let mut rng = Rng::new(seed, 0);
 
-    // SAFETY: A shared anonymous page for the children's counter (survives fork).
-    let consumed: &AtomicU64 = unsafe {
-        let p = libc::mmap(
-            std::ptr::null_mut(),
-            4096,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        assert_ne!(p, libc::MAP_FAILED);
-        &*(p as *const AtomicU64)
-    };
+    // A shared anonymous page for the children's counter (survives fork).
+    let page = os::map_anon(4096, libc::MAP_SHARED);
+    // SAFETY: A fresh page, aligned and zeroed: a valid AtomicU64 that is never unmapped.
+    let consumed: &AtomicU64 = unsafe { &*(page as *const AtomicU64) };
     let dev = open_dev();
     let obj = create(&dev, NAME).expect("create the storm object");
 
@@ -160,8 +145,8 @@ fn main() {
                 // Killed at once: usually before it reached the driver, sometimes inside OPEN.
                 let k = rng.below(alive.len() as u64) as usize;
                 let pid = alive.swap_remove(k);
-                kill(pid);
-                bad_ends += u64::from(!reap(pid));
+                os::kill(pid);
+                bad_ends += u64::from(!reap_killed(pid));
                 killed_early += 1;
             }
             if rng.chance(15) {
@@ -179,7 +164,7 @@ fn main() {
         waiting_at_kill += info(&obj).map(|i| u64::from(i.waiters)).unwrap_or(0);
         while !alive.is_empty() {
             let k = rng.below(alive.len() as u64) as usize;
-            kill(alive.swap_remove(k));
+            os::kill(alive.swap_remove(k));
             if rng.chance(5) {
                 complete(&obj).expect("complete");
                 granted += 1;
@@ -187,13 +172,11 @@ fn main() {
         }
         // Reap the whole batch: a child that ended any other way than SIGKILL is a failure.
         loop {
-            let mut status = 0;
-            // SAFETY: Reaping our own children.
-            let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+            let (pid, status) = os::reap(-1);
             if pid <= 0 {
                 break;
             }
-            if !(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL) {
+            if !os::killed(status) {
                 bad_ends += 1;
             }
         }
@@ -260,10 +243,7 @@ fn main() {
     }
     let mut woke = 0;
     for pid in pids {
-        let mut status = 0;
-        // SAFETY: Reaping our own child.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
-        if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        if os::exited_ok(os::reap(pid).1) {
             woke += 1;
         }
     }

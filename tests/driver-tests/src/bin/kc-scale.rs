@@ -9,6 +9,7 @@
 //! it with the default limits at the end.
 
 use kcompletion_driver_tests::sys::*;
+use kcompletion_test_harness::ktap::Ktap;
 use std::collections::HashMap;
 
 fn slab_bytes() -> HashMap<String, (u64, u64)> {
@@ -52,7 +53,7 @@ fn xorshift(s: &mut u64) -> u64 {
 }
 
 fn main() {
-    println!("KTAP version 1");
+    let mut ktap = Ktap::start();
     let ko = std::env::var("KC_MODULE").unwrap_or_else(|_| "/lib/modules/kcompletion.ko".into());
     let sizes: Vec<u64> = std::env::args()
         .skip(1)
@@ -74,16 +75,7 @@ fn main() {
             &format!("max_per_user={limit}"),
         ])
         .status();
-    let mut n_case = 0;
-    let mut failed = 0;
-    let mut report = |ok: bool, desc: String| {
-        n_case += 1;
-        if !ok {
-            failed += 1;
-        }
-        println!("{}ok {} - {}", if ok { "" } else { "not " }, n_case, desc);
-    };
-    report(
+    ktap.case(
         matches!(st, Ok(s) if s.success()),
         format!("reload with max_objects={limit}"),
     );
@@ -107,9 +99,9 @@ fn main() {
             created += 1;
         }
         let (bpo, grew) = bytes_per_object(&before, created - from);
-        report(ok_create, format!("create {size} named objects"));
+        ktap.case(ok_create, format!("create {size} named objects"));
         let listed = list_all(&dev, 256).map(|v| v.len() as u64);
-        report(
+        ktap.case(
             listed == Ok(size),
             format!("LIST finds all {size} ({listed:?})"),
         );
@@ -123,7 +115,7 @@ fn main() {
             }
         }
         let per_open = (now_ns(libc::CLOCK_MONOTONIC) - t0) / rounds;
-        report(
+        ktap.case(
             ok_open,
             format!("{rounds} opens by name at {size} objects all succeed"),
         );
@@ -144,18 +136,17 @@ fn main() {
             ok_unlink = false;
         }
     }
-    report(ok_unlink, format!("unlink all {created}"));
+    ktap.case(ok_unlink, format!("unlink all {created}"));
     let left = list_all(&dev, 256).map(|v| v.len());
-    report(left == Ok(0), "registry empty afterwards".into());
+    ktap.case(left == Ok(0), "registry empty afterwards");
     drop(dev);
     let st = std::process::Command::new("rmmod")
         .arg("kcompletion")
         .status();
     let st2 = std::process::Command::new("insmod").arg(&ko).status();
-    report(
+    ktap.case(
         matches!((st, st2), (Ok(a), Ok(b)) if a.success() && b.success()),
-        "reload with default limits".into(),
+        "reload with default limits",
     );
-    println!("1..{n_case}");
-    std::process::exit(if failed == 0 { 0 } else { 1 });
+    ktap.finish(None);
 }

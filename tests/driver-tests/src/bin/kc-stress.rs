@@ -18,10 +18,10 @@
 
 use kcompletion_driver_tests::args;
 use kcompletion_driver_tests::cpus;
-use kcompletion_driver_tests::ktap::Ktap;
 use kcompletion_driver_tests::progress::progress_reporter;
 use kcompletion_driver_tests::rng::Rng;
 use kcompletion_driver_tests::sys::*;
+use kcompletion_test_harness::ktap::Ktap;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};

@@ -1,0 +1,311 @@
+//! The `kcompletion` command as a process (`$KCOMPLETION_CLI` or `kcompletion` on PATH): help,
+//! every subcommand, its messages and exit codes, as `kcuser` too, and in a shell pipeline.
+
+use crate::common::*;
+
+fn cli_path() -> String {
+    std::env::var("KCOMPLETION_CLI").unwrap_or_else(|_| "kcompletion".into())
+}
+
+fn kc(args: &[&str]) -> Result<Output, String> {
+    Command::new(cli_path())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", cli_path()))
+}
+
+/// A new object of its own for a case, made by `kcompletion create`: its name (from `tag`) and
+/// the guard that unlinks it.
+fn cli_object(tag: &str) -> Result<(String, Cleanup), String> {
+    let n = name(tag);
+    let g = cleanup(&[&n]);
+    kc_expect(&["create", &n], 0)?;
+    Ok((n, g))
+}
+
+/// Runs the CLI and checks its exit code; returns (stdout, stderr).
+fn kc_expect(args: &[&str], code: i32) -> Result<(String, String), String> {
+    let out = kc(args)?;
+    let so = String::from_utf8_lossy(&out.stdout).into_owned();
+    let se = String::from_utf8_lossy(&out.stderr).into_owned();
+    if out.status.code() != Some(code) {
+        return Err(format!(
+            "kcompletion {}: exit {:?}, expected {code}; stdout {so:?} stderr {se:?}",
+            args.join(" "),
+            out.status.code()
+        ));
+    }
+    Ok((so, se))
+}
+
+fn cli_help() -> R {
+    for sub in [
+        "create", "open", "complete", "wait", "trywait", "reinit", "unlink", "info", "list",
+    ] {
+        let (so, _) = kc_expect(&[sub, "--help"], 0)?;
+        ensure!(
+            so.contains("Exit codes") && so.contains("10  driver not loaded"),
+            "{sub}: {so}"
+        );
+    }
+    let (so, _) = kc_expect(&["--help"], 0)?;
+    ensure!(so.contains("Exit codes"));
+    Ok(())
+}
+
+fn cli_create_exists() -> R {
+    let (n, _g) = cli_object("c-create")?;
+    kc_expect(&["create", &n], 0)?;
+    let (_, se) = kc_expect(&["create", &n, "--exclusive"], 8)?;
+    ensure!(
+        se == format!("kcompletion: create \"{n}\": already exists\n"),
+        "{se:?}"
+    );
+    let n2 = name("c-mode");
+    let _g2 = cleanup(&[&n2]);
+    kc_expect(&["create", &n2, "--mode", "640"], 0)?;
+    ensure!(ok(ok(Completion::open(&n2))?.info())?.mode == 0o640);
+    Ok(())
+}
+
+fn cli_open() -> R {
+    let n = name("c-open");
+    let _g = cleanup(&[&n]);
+    let (_, se) = kc_expect(&["open", &n], 5)?;
+    ensure!(
+        se == format!("kcompletion: open \"{n}\": no such completion\n"),
+        "{se:?}"
+    );
+    kc_expect(&["create", &n], 0)?;
+    kc_expect(&["open", &n], 0)?;
+    kc_expect(&["open", &n, "--access", "r"], 0)?;
+    Ok(())
+}
+
+fn cli_complete_trywait() -> R {
+    let (n, _g) = cli_object("c-try")?;
+    kc_expect(&["trywait", &n], 4)?;
+    kc_expect(&["complete", &n], 0)?;
+    kc_expect(&["complete", &n], 0)?;
+    kc_expect(&["trywait", &n], 0)?;
+    kc_expect(&["wait", &n], 0)?;
+    kc_expect(&["trywait", &n], 4)?;
+    Ok(())
+}
+
+fn cli_wait_timeout() -> R {
+    let (n, _g) = cli_object("c-timeout")?;
+    let t = Instant::now();
+    let (_, se) = kc_expect(&["wait", &n, "--timeout", "50"], 3)?;
+    ensure!(t.elapsed() >= Duration::from_millis(50));
+    ensure!(
+        se == format!("kcompletion: wait \"{n}\": timed out after 50 ms\n"),
+        "{se:?}"
+    );
+    kc_expect(&["wait", "--timeout", "0", &n], 3)?;
+    Ok(())
+}
+
+fn cli_complete_all_reinit() -> R {
+    let (n, _g) = cli_object("c-all")?;
+    kc_expect(&["complete", &n, "--all"], 0)?;
+    for _ in 0..3 {
+        kc_expect(&["wait", &n, "--timeout", "1000"], 0)?;
+    }
+    kc_expect(&["reinit", &n], 0)?;
+    kc_expect(&["trywait", &n], 4)?;
+    Ok(())
+}
+
+fn cli_info() -> R {
+    let (n, _g) = cli_object("c-info")?;
+    kc_expect(&["complete", &n], 0)?;
+    let (so, _) = kc_expect(&["info", &n, "--json"], 0)?;
+    let v: serde_json::Value = serde_json::from_str(&so).map_err(|e| format!("{e}: {so}"))?;
+    ensure!(
+        v["name"] == n.as_str() && v["done"] == 1 && v["mode"] == 0o600,
+        "{v}"
+    );
+    ensure!(
+        v["linked"] == true && v["completed_all"] == false && v["waiters"] == 0,
+        "{v}"
+    );
+    ensure!(
+        v["mode_octal"] == "0600" && v["id"].is_u64() && v["uid"] == 0,
+        "{v}"
+    );
+    let (so, _) = kc_expect(&["info", &n], 0)?;
+    ensure!(
+        so.contains(&format!("name:    {n}\n")) && so.contains("done:    1\n"),
+        "{so}"
+    );
+    kc_expect(&["complete", "--all", &n], 0)?;
+    let (so, _) = kc_expect(&["info", &n, "--json"], 0)?;
+    let v: serde_json::Value = serde_json::from_str(&so).map_err(|e| format!("{e}: {so}"))?;
+    ensure!(v["completed_all"] == true && v["done"] == u32::MAX, "{v}");
+    kc_expect(&["info", &name("c-info-missing")], 5)?;
+    Ok(())
+}
+
+fn cli_list() -> R {
+    let n = name("c-list");
+    let _g = cleanup(&[&n]);
+    kc_expect(&["create", &n, "--mode", "604"], 0)?;
+    let (so, _) = kc_expect(&["list", "--json"], 0)?;
+    let v: serde_json::Value = serde_json::from_str(&so).map_err(|e| format!("{e}: {so}"))?;
+    let arr = v.as_array().ok_or("not an array")?;
+    let mine: Vec<_> = arr.iter().filter(|x| x["name"] == n.as_str()).collect();
+    ensure!(mine.len() == 1 && mine[0]["mode"] == 0o604, "{mine:?}");
+    let (so, _) = kc_expect(&["list"], 0)?;
+    ensure!(so.starts_with("    ID  NAME"), "{so}");
+    ensure!(
+        so.lines().any(|l| l.contains(&n) && l.ends_with("0604")),
+        "{so}"
+    );
+    Ok(())
+}
+
+fn cli_unlink() -> R {
+    let (n, _g) = cli_object("c-unlink")?;
+    kc_expect(&["unlink", &n], 0)?;
+    let (_, se) = kc_expect(&["unlink", &n], 5)?;
+    ensure!(se.contains(&format!("unlink \"{n}\"")), "{se}");
+    kc_expect(&["open", &n], 5)?;
+    Ok(())
+}
+
+fn cli_usage_errors() -> R {
+    let (_, se) = kc_expect(&["wait", "bad name"], 2)?;
+    ensure!(se.contains("invalid name"), "{se}");
+    kc_expect(&["create", &"x".repeat(64)], 2)?;
+    kc_expect(&["create", "x", "--mode", "999"], 2)?;
+    kc_expect(&["create", "x", "--mode", "1000"], 2)?;
+    kc_expect(&["wait", "x", "--timeout", "-5"], 2)?;
+    kc_expect(&["wait"], 2)?;
+    kc_expect(&["frobnicate"], 2)?;
+    kc_expect(&[], 2)?;
+    Ok(())
+}
+
+fn cli_permissions() -> R {
+    let private = name("c-private");
+    let shared = name("c-shared");
+    let _g = cleanup(&[&private, &shared]);
+    kc_expect(&["create", &private], 0)?;
+    kc_expect(&["create", &shared, "--mode", "644"], 0)?;
+    let code = |cmd: &str| -> Result<Option<i32>, String> {
+        Ok(su_kcuser(&format!("{} {cmd}", cli_path()))?.status.code())
+    };
+    ensure!(code(&format!("open {private}"))? == Some(6));
+    ensure!(code(&format!("info {private}"))? == Some(6));
+    ensure!(code(&format!("unlink {private}"))? == Some(6));
+    ensure!(code(&format!("info {shared}"))? == Some(0));
+    ensure!(code(&format!("wait {shared} --timeout 1"))? == Some(3));
+    ensure!(code(&format!("complete {shared}"))? == Some(6));
+    ensure!(
+        code(&format!("create {shared}"))? == Some(6),
+        "create-open needs rw"
+    );
+    ensure!(
+        code(&format!("open {shared}"))? == Some(6),
+        "rw open of a 644 object"
+    );
+    let out = su_kcuser(&format!("{} complete {shared}", cli_path()))?;
+    let se = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        se == format!("kcompletion: complete \"{shared}\": permission denied\n"),
+        "{se:?}"
+    );
+    Ok(())
+}
+
+fn cli_interrupted() -> R {
+    let (n, _g, c) = object("c-eintr")?;
+    let child = Command::new(cli_path())
+        .args(["wait", &n])
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    ensure!(wait_for(5000, || waiters(&c) == 1), "the CLI never blocked");
+    // SAFETY: kill on our own child's pid.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGUSR1) };
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    ensure!(out.status.code() == Some(7), "{out:?}");
+    let se = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        se == format!("kcompletion: wait \"{n}\": interrupted by a signal\n"),
+        "{se:?}"
+    );
+    Ok(())
+}
+
+fn cli_driver_not_loaded() -> R {
+    let out = Command::new(cli_path())
+        .args(["list"])
+        .env("KCOMPLETION_DEVICE", "/nonexistent/kcompletion")
+        .output()
+        .map_err(|e| e.to_string())?;
+    ensure!(out.status.code() == Some(10), "{out:?}");
+    ensure!(String::from_utf8_lossy(&out.stderr).contains("modprobe kcompletion"));
+    Ok(())
+}
+
+fn cli_pipeline() -> R {
+    let n = name("c-pipe");
+    let _g = cleanup(&[&n]);
+    let k = cli_path();
+    // One process waits, another completes; the waiter's success feeds the pipeline.
+    let script = format!(
+        "{k} create {n} || exit 1
+         ({k} wait {n} --timeout 5000 && echo woke) | tr a-z A-Z > /tmp/{n}.out &
+         sleep 0.2
+         {k} complete {n} || exit 2
+         wait
+         {k} info {n} --json | grep -q '\"done\":0' || exit 3
+         {k} list --json | grep -q '\"name\":\"{n}\"' || exit 4
+         cat /tmp/{n}.out; rm -f /tmp/{n}.out"
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .map_err(|e| e.to_string())?;
+    ensure!(out.status.success(), "{out:?}");
+    ensure!(String::from_utf8_lossy(&out.stdout) == "WOKE\n", "{out:?}");
+    Ok(())
+}
+
+pub const CASES: &[Case] = &[
+    (
+        "cli: --help of every subcommand lists the exit codes",
+        cli_help,
+    ),
+    (
+        "cli: create, --mode, --exclusive exits 8",
+        cli_create_exists,
+    ),
+    ("cli: open exits 5 when missing", cli_open),
+    (
+        "cli: complete, trywait exits 4 when not done, wait",
+        cli_complete_trywait,
+    ),
+    (
+        "cli: wait --timeout exits 3 with a message",
+        cli_wait_timeout,
+    ),
+    ("cli: complete --all, reinit", cli_complete_all_reinit),
+    ("cli: info and info --json", cli_info),
+    ("cli: list and list --json", cli_list),
+    ("cli: unlink, exits 5 when missing", cli_unlink),
+    ("cli: usage errors exit 2", cli_usage_errors),
+    (
+        "cli: permission denied exits 6 (as kcuser)",
+        cli_permissions,
+    ),
+    ("cli: a signal interrupts wait, exit 7", cli_interrupted),
+    ("cli: driver not loaded exits 10", cli_driver_not_loaded),
+    (
+        "cli: shell pipeline, one process waits and another completes",
+        cli_pipeline,
+    ),
+];
