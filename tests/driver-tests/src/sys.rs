@@ -1,6 +1,7 @@
 //! Raw access to /dev/kcompletion: thin wrappers that return the errno, so tests can check
 //! every error exactly. No library in between: this suite tests the ABI itself.
 
+use kcompletion_abi::raw;
 use kcompletion_abi::*;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -14,43 +15,32 @@ pub fn errno() -> i32 {
 }
 
 pub fn errname(e: i32) -> String {
-    let n = match e {
-        libc::EINVAL => "EINVAL",
-        libc::ENOENT => "ENOENT",
-        libc::EEXIST => "EEXIST",
-        libc::EACCES => "EACCES",
-        libc::EAGAIN => "EAGAIN",
-        libc::EBADF => "EBADF",
-        libc::EFAULT => "EFAULT",
-        libc::EINTR => "EINTR",
-        libc::ENOTTY => "ENOTTY",
-        libc::ETIMEDOUT => "ETIMEDOUT",
-        libc::ENAMETOOLONG => "ENAMETOOLONG",
-        libc::ENOSPC => "ENOSPC",
-        libc::EDQUOT => "EDQUOT",
-        libc::EBUSY => "EBUSY",
-        libc::ENOMEM => "ENOMEM",
-        _ => return format!("errno {e}"),
-    };
-    n.to_string()
+    raw::errno_name(e).map_or_else(|| format!("errno {e}"), str::to_string)
 }
 
-/// ioctl with a raw argument; Ok(return value) or Err(errno).
+/// ioctl with a raw argument; Ok(return value) or Err(errno). Tests pass deliberately bad
+/// pointers and sizes through this one.
 pub fn ioctl_raw(fd: RawFd, cmd: u32, arg: usize) -> Res<i32> {
     // SAFETY: The kernel validates `arg`; tests pass deliberately bad pointers on purpose.
-    let r = unsafe { libc::ioctl(fd, cmd as _, arg) };
-    if r < 0 {
-        Err(errno())
-    } else {
-        Ok(r)
-    }
+    unsafe { raw::ioctl_raw(fd, cmd, arg as *mut std::ffi::c_void) }
 }
 
+/// ioctl `cmd` with `arg` as its argument. This suite builds argument structs by hand (bad
+/// pointers inside them included), so it cannot use the typed `raw::ioctl`; instead the
+/// size the number encodes must be `T`'s, so a wrong type can never let the driver write
+/// past `arg`.
 pub fn ioctl<T>(fd: &impl AsRawFd, cmd: u32, arg: &mut T) -> Res<i32> {
+    assert_eq!(
+        raw::ioc_size(cmd),
+        std::mem::size_of::<T>(),
+        "ioctl {cmd:#x} takes another argument type than {}",
+        std::any::type_name::<T>()
+    );
     ioctl_raw(fd.as_raw_fd(), cmd, arg as *mut T as usize)
 }
 
 pub fn ioctl0(fd: &impl AsRawFd, cmd: u32) -> Res<i32> {
+    assert_eq!(raw::ioc_size(cmd), 0, "ioctl {cmd:#x} takes an argument");
     ioctl_raw(fd.as_raw_fd(), cmd, 0)
 }
 
@@ -63,12 +53,9 @@ pub fn open_dev() -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
+/// A name argument as is (the driver checks it: tests pass bad ones on purpose).
 pub fn kname(name: &[u8]) -> KcName {
-    KcName {
-        ptr: name.as_ptr() as u64,
-        len: name.len() as u32,
-        reserved: 0,
-    }
+    KcName::unvalidated(name)
 }
 
 /// A RUN request: the script `name` of `source`, a compile error (if any) into `error`. The
