@@ -1,3 +1,5 @@
+-- Over 500 lines on purpose: one list of 96 attack cases of a few lines each, in the order of
+-- the table in driver/lua/README.md ("Under attack"); the shared harness is kernel_harness.lua.
 -- Guest tests of in-kernel Lua under attack (issue 7, hardening): runaway loops, memory
 -- bombs, deep recursion (Lua and C stack), huge strings and sources, suspended coroutines
 -- holding completions, errors in metamethods and __gc, STOP during each, and one module

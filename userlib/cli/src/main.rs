@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: one clap definition of the 13 subcommands with their help texts,
+// each next to the few lines that run it, so a subcommand's flags and behaviour are read in
+// one place.
 //! `kcompletion`: create, signal, wait on and inspect named kernel completions
 //! (`/dev/kcompletion`) from the shell.
 //!

@@ -1,3 +1,6 @@
+// Over 500 lines on purpose: the `Completion` type and its methods, whose doc comments (274
+// lines, with the examples users read on docs.rs) are most of the file; the pieces are in
+// their own modules (sys, name, deadline, error, info, script).
 //! Userspace library for `/dev/kcompletion`: named kernel completion objects.
 //!
 //! A completion has the semantics of the kernel's `struct completion`: a `done` counter that

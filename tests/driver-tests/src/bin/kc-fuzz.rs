@@ -1,3 +1,5 @@
+// Over 500 lines on purpose: the fuzzer's call generator and the model it checks results
+// against share one state (live fds, names, scripts); split, every part would need all of it.
 //! A seedable, reproducible fuzzer for /dev/kcompletion and object fds.
 //!
 //! `kc-fuzz [--calls N] [--seed S] [--threads T]` (defaults: 200000 calls, a seed from the
