@@ -6,9 +6,10 @@
 //! info; write: complete, complete-all, reinit) is the file's `f_mode`, fixed at open time.
 
 use crate::abi::*;
+use crate::completion::{deadline_from_user, POLL_ERROR, POLL_READABLE};
 use crate::ffi;
 use crate::name::Name;
-use crate::object::{deadline_from_user, Object, POLL_ERROR, POLL_READABLE};
+use crate::object::Object;
 use crate::registry::registry;
 use core::ptr;
 use kernel::alloc::flags::GFP_KERNEL;
@@ -266,4 +267,26 @@ extern "C" fn kcompletion_obj_release(
     obj.handle_closed();
     drop(obj);
     0
+}
+
+/// `/dev/kcompletion` (the misc device of `glue.c`, whose file operations are the ones above),
+/// deregistered on drop.
+pub(crate) struct Device(());
+
+impl Device {
+    pub(crate) fn register() -> Result<Device> {
+        // SAFETY: Registers the static miscdevice of glue.c; undone once, in `drop`.
+        let ret = unsafe { ffi::kcompletion_misc_register() };
+        if ret < 0 {
+            return Err(Error::from_errno(ret));
+        }
+        Ok(Device(()))
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        // SAFETY: Registered (this value exists only then); deregistered once.
+        unsafe { ffi::kcompletion_misc_deregister() };
+    }
 }

@@ -14,6 +14,7 @@ use kernel::prelude::*;
 pub mod abi;
 mod abi_kernel;
 pub mod api;
+mod completion;
 mod ffi;
 mod file_ops;
 mod lua;
@@ -34,33 +35,35 @@ module! {
     license: "GPL",
 }
 
+/// The loaded module. Its fields are torn down in declaration order: first the device (no new
+/// file can reach an object; open files pin the module, so none is left), then
+/// `/proc/kcompletion`, then the kernel Lua scripts (they hold objects and run module code:
+/// each thread is gone when its table is dropped), and the registry last (it releases the named
+/// objects). Init builds them in the reverse order; a failing step drops what came before.
 struct KCompletionModule {
-    registry: Pin<KBox<registry::Registry>>,
-    scripts: Pin<KBox<lua::Scripts>>,
+    _device: file_ops::Device,
+    _proc: procfs::Registration,
+    _scripts: lua::PublishedScripts,
+    _registry: registry::Published,
+    /// Last: says "unloaded" once everything above is gone.
+    _banner: Banner,
+}
+
+/// Logs the module's unload when dropped.
+struct Banner;
+
+impl Drop for Banner {
+    fn drop(&mut self) {
+        pr_info!("unloaded\n");
+    }
 }
 
 impl kernel::Module for KCompletionModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let registry = KBox::pin_init(registry::Registry::new(), GFP_KERNEL)?;
-        let scripts = KBox::pin_init(lua::Scripts::new(), GFP_KERNEL)?;
-        // SAFETY: The registry is pinned in a box that lives until `drop` below, which
-        // unpublishes it first.
-        unsafe { registry.publish() };
-        // SAFETY: Likewise for the script table (no script runs before /dev/kcompletion).
-        unsafe { scripts.publish() };
-        if let Err(e) = procfs::register() {
-            scripts.unpublish();
-            registry.unpublish();
-            return Err(e);
-        }
-        // SAFETY: Registers the static miscdevice of glue.c; undone in `drop`.
-        let ret = unsafe { ffi::kcompletion_misc_register() };
-        if ret < 0 {
-            procfs::unregister();
-            scripts.unpublish();
-            registry.unpublish();
-            return Err(Error::from_errno(ret));
-        }
+        let registry = registry::Published::new()?;
+        let scripts = lua::PublishedScripts::new()?;
+        let proc = procfs::register()?;
+        let device = file_ops::Device::register()?;
         pr_info!(
             "loaded: /dev/kcompletion, ABI version {}\n",
             abi::KC_ABI_VERSION
@@ -70,21 +73,12 @@ impl kernel::Module for KCompletionModule {
             let failed = selftest::run();
             pr_info!("selftest: {} failed\n", failed);
         }
-        Ok(KCompletionModule { registry, scripts })
-    }
-}
-
-impl Drop for KCompletionModule {
-    fn drop(&mut self) {
-        // No file is open (each pins the module), so nothing reaches an object from
-        // userspace any more; the named objects are released last.
-        // SAFETY: Undoes the registration made in `init`.
-        unsafe { ffi::kcompletion_misc_deregister() };
-        procfs::unregister();
-        // Kernel Lua scripts hold objects and run module code: stop them all (each thread
-        // is gone when this returns) before the registry goes.
-        self.scripts.unpublish();
-        self.registry.unpublish();
-        pr_info!("unloaded\n");
+        Ok(KCompletionModule {
+            _device: device,
+            _proc: proc,
+            _scripts: scripts,
+            _registry: registry,
+            _banner: Banner,
+        })
     }
 }

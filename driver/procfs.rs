@@ -156,13 +156,18 @@ static SEQ_OPS: bindings::seq_operations = bindings::seq_operations {
 };
 
 /// Creates `/proc/kcompletion`.
-pub(crate) fn register() -> Result {
+pub(crate) fn register() -> Result<Registration> {
     // SAFETY: `SEQ_OPS` is a static, so it outlives the proc entry.
-    to_result(unsafe { ffi::kcompletion_proc_register(&SEQ_OPS) })
+    to_result(unsafe { ffi::kcompletion_proc_register(&SEQ_OPS) })?;
+    Ok(Registration(()))
 }
 
-/// Removes `/proc/kcompletion`.
-pub(crate) fn unregister() {
-    // SAFETY: Called once, after a successful `register`.
-    unsafe { ffi::kcompletion_proc_unregister() };
+/// `/proc/kcompletion`, removed on drop.
+pub(crate) struct Registration(());
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: The entry was registered (this value exists only then), and is removed once.
+        unsafe { ffi::kcompletion_proc_unregister() };
+    }
 }

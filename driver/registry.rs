@@ -75,6 +75,25 @@ pub(crate) struct Registry {
 /// The registry of the loaded module (set in `init`, cleared at the end of `exit`).
 static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(ptr::null_mut());
 
+/// The module's registry, published for as long as this lives (module init to exit).
+pub(crate) struct Published(Pin<KBox<Registry>>);
+
+impl Published {
+    /// Makes the registry and publishes it.
+    pub(crate) fn new() -> Result<Published> {
+        let registry = KBox::pin_init(Registry::new(), GFP_KERNEL)?;
+        REGISTRY.store(ptr::from_ref(&*registry).cast_mut(), Ordering::Release);
+        Ok(Published(registry))
+    }
+}
+
+impl Drop for Published {
+    fn drop(&mut self) {
+        // The pinned box outlives the pointer: `unpublish` clears it before the box goes.
+        self.0.unpublish();
+    }
+}
+
 /// The module's registry.
 pub(crate) fn registry() -> &'static Registry {
     let p = REGISTRY.load(Ordering::Acquire);
@@ -87,7 +106,7 @@ pub(crate) fn registry() -> &'static Registry {
 }
 
 impl Registry {
-    pub(crate) fn new() -> impl PinInit<Self> {
+    fn new() -> impl PinInit<Self> {
         let mut key = [0u64; 2];
         // SAFETY: `key` is valid for writing 16 bytes.
         unsafe { bindings::get_random_bytes(key.as_mut_ptr().cast(), 16) };
@@ -101,18 +120,9 @@ impl Registry {
         })
     }
 
-    /// Publishes `self` as the module's registry.
-    ///
-    /// # Safety
-    ///
-    /// `self` must stay pinned and alive until [`Self::unpublish`].
-    pub(crate) unsafe fn publish(&self) {
-        REGISTRY.store(ptr::from_ref(self).cast_mut(), Ordering::Release);
-    }
-
     /// Releases every named object, then forgets the registry. Called at module exit, when
     /// no file and no kernel user can reach an object any more.
-    pub(crate) fn unpublish(&self) {
+    fn unpublish(&self) {
         let all = self.tables.lock().names.take_all();
         for obj in all.into_iter().flatten() {
             obj.set_linked(false);

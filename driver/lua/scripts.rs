@@ -42,6 +42,25 @@ pub(crate) struct Scripts {
 /// The table of the loaded module (set in `init`, cleared at exit).
 static SCRIPTS: AtomicPtr<Scripts> = AtomicPtr::new(ptr::null_mut());
 
+/// The script table, published for the ioctls for as long as this lives.
+pub(crate) struct Published(Pin<KBox<Scripts>>);
+
+impl Published {
+    /// Makes the table and publishes it.
+    pub(crate) fn new() -> Result<Published> {
+        let scripts = KBox::pin_init(Scripts::new(), GFP_KERNEL)?;
+        SCRIPTS.store(ptr::from_ref(&*scripts).cast_mut(), Ordering::Release);
+        Ok(Published(scripts))
+    }
+}
+
+impl Drop for Published {
+    fn drop(&mut self) {
+        // Clears the pointer, then stops every script, before the box goes.
+        self.0.unpublish();
+    }
+}
+
 pub(super) fn scripts() -> Result<&'static Scripts> {
     let p = SCRIPTS.load(Ordering::Acquire);
     if p.is_null() {
@@ -53,24 +72,15 @@ pub(super) fn scripts() -> Result<&'static Scripts> {
 }
 
 impl Scripts {
-    pub(crate) fn new() -> impl PinInit<Self> {
+    fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             slots <- new_mutex!(Slots([const { None }; KC_SCRIPTS_MAX as usize]), "kcompletion_scripts"),
             run_lock <- new_mutex!((), "kcompletion_scripts_run"),
         })
     }
 
-    /// Publishes `self` for the ioctls.
-    ///
-    /// # Safety
-    ///
-    /// `self` must stay pinned and alive until [`Self::unpublish`].
-    pub(crate) unsafe fn publish(&self) {
-        SCRIPTS.store(ptr::from_ref(self).cast_mut(), Ordering::Release);
-    }
-
     /// Stops every script and drops them (module exit: no ioctl can run any more).
-    pub(crate) fn unpublish(&self) {
+    fn unpublish(&self) {
         SCRIPTS.store(ptr::null_mut(), Ordering::Release);
         let _run = self.run_lock.lock();
         let mut taken: [Option<Arc<Script>>; KC_SCRIPTS_MAX as usize] =
