@@ -213,8 +213,13 @@ fn obj_ioctl(obj: &Object, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<c_l
     }
 }
 
+/// `unlocked_ioctl` of `/dev/kcompletion` (called from glue.c's file operations).
+///
+/// # Safety
+///
+/// Called by the VFS only, for a file of the misc device.
 #[no_mangle]
-extern "C" fn kcompletion_dev_ioctl(
+unsafe extern "C" fn kcompletion_dev_ioctl(
     _file: *mut bindings::file,
     cmd: c_uint,
     arg: c_ulong,
@@ -222,8 +227,14 @@ extern "C" fn kcompletion_dev_ioctl(
     into_ret(dev_ioctl(cmd, arg))
 }
 
+/// `unlocked_ioctl` of an object fd.
+///
+/// # Safety
+///
+/// Called by the VFS only, with `file` an open object fd (its `private_data` set by
+/// `PreparedFd::install`).
 #[no_mangle]
-extern "C" fn kcompletion_obj_ioctl(
+unsafe extern "C" fn kcompletion_obj_ioctl(
     file: *mut bindings::file,
     cmd: c_uint,
     arg: c_ulong,
@@ -233,8 +244,13 @@ extern "C" fn kcompletion_obj_ioctl(
     into_ret(obj_ioctl(&obj, f_mode, cmd, arg))
 }
 
+/// `poll` of an object fd.
+///
+/// # Safety
+///
+/// Called by the VFS only, with `file` an open object fd and `pt` this poll call's table.
 #[no_mangle]
-extern "C" fn kcompletion_obj_poll(
+unsafe extern "C" fn kcompletion_obj_poll(
     file: *mut bindings::file,
     pt: *mut bindings::poll_table_struct,
 ) -> bindings::__poll_t {
@@ -251,8 +267,14 @@ extern "C" fn kcompletion_obj_poll(
     }
 }
 
+/// `release` of an object fd: gives back the file's object reference.
+///
+/// # Safety
+///
+/// Called by the VFS only, once per object fd (or for a prepared file discarded before it got
+/// an object, whose `private_data` is null).
 #[no_mangle]
-extern "C" fn kcompletion_obj_release(
+unsafe extern "C" fn kcompletion_obj_release(
     _inode: *mut bindings::inode,
     file: *mut bindings::file,
 ) -> c_int {

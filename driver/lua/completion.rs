@@ -23,11 +23,14 @@ extern "C" {
     fn kclua_should_stop() -> bool;
 }
 
-fn into_raw(r: Result<Arc<Object>>, err: *mut c_int) -> *const c_void {
+/// # Safety
+///
+/// `err` must be valid for writing an `int`.
+unsafe fn into_raw(r: Result<Arc<Object>>, err: *mut c_int) -> *const c_void {
     match r {
         Ok(obj) => Arc::into_raw(obj).cast(),
         Err(e) => {
-            // SAFETY: The C caller passes a valid `int *`.
+            // SAFETY: Per the contract.
             unsafe { *err = e.to_errno() };
             core::ptr::null()
         }
@@ -51,9 +54,13 @@ unsafe fn name_slice<'a>(name: *const u8, len: usize) -> &'a [u8] {
     unsafe { core::slice::from_raw_parts(name, len) }
 }
 
+/// # Safety
+///
+/// `err` must be valid for writing an `int`.
 #[no_mangle]
-extern "C" fn kcompletion_lua_create_anonymous(err: *mut c_int) -> *const c_void {
-    into_raw(api::create_anonymous(), err)
+unsafe extern "C" fn kcompletion_lua_create_anonymous(err: *mut c_int) -> *const c_void {
+    // SAFETY: Per the contract.
+    unsafe { into_raw(api::create_anonymous(), err) }
 }
 
 /// # Safety
@@ -70,7 +77,8 @@ unsafe extern "C" fn kcompletion_lua_create(
     // SAFETY: Per the function's contract.
     let name = unsafe { name_slice(name, len) };
     let mode = u16::try_from(mode).unwrap_or(u16::MAX);
-    into_raw(api::create(name, mode, exclusive), err)
+    // SAFETY: Per the function's contract.
+    unsafe { into_raw(api::create(name, mode, exclusive), err) }
 }
 
 /// # Safety
@@ -84,7 +92,8 @@ unsafe extern "C" fn kcompletion_lua_open(
 ) -> *const c_void {
     // SAFETY: Per the function's contract.
     let name = unsafe { name_slice(name, len) };
-    into_raw(api::open(name), err)
+    // SAFETY: Per the function's contract.
+    unsafe { into_raw(api::open(name), err) }
 }
 
 /// # Safety
