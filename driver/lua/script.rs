@@ -17,11 +17,13 @@ use crate::name::Name;
 use core::ptr;
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::bindings;
-use kernel::error::Error;
+use kernel::error::from_err_ptr;
 use kernel::ffi::{c_char, c_int, c_void};
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
+use kernel::task::Task;
+use kernel::types::ARef;
 
 /// Error text of a script, cut to what `SCRIPTS` reports.
 struct ErrorText {
@@ -38,9 +40,9 @@ impl ErrorText {
     }
 }
 
-/// The kernel thread of a script, with a task reference (null until started and once
+/// The kernel thread of a script, with a task reference (none until started and once
 /// collected).
-struct Thread(*mut bindings::task_struct);
+struct Thread(Option<ARef<Task>>);
 
 /// One script.
 #[pin_data]
@@ -69,7 +71,7 @@ impl Script {
             vm,
             state: AtomicU32::new(KC_SCRIPT_RUNNING),
             error <- new_mutex!(ErrorText { len: 0, bytes: [0; KC_SCRIPT_ERROR_MAX] }, "kcompletion_script_error"),
-            thread <- new_mutex!(Thread(ptr::null_mut()), "kcompletion_script_thread"),
+            thread <- new_mutex!(Thread(None), "kcompletion_script_thread"),
         })
     }
 
@@ -93,7 +95,7 @@ impl Script {
         comm[..self.name.as_bytes().len()].copy_from_slice(self.name.as_bytes());
         // SAFETY: `script_thread` matches the kthread signature; `data` is the script, which
         // outlives the thread (module docs); the name is a NUL-terminated "%s" argument.
-        let task = unsafe {
+        let task = from_err_ptr(unsafe {
             bindings::kthread_create_on_node(
                 Some(script_thread),
                 ptr::from_ref::<Script>(self).cast_mut().cast(),
@@ -101,34 +103,26 @@ impl Script {
                 c"%s".as_ptr().cast::<c_char>(),
                 comm.as_ptr().cast::<c_char>(),
             )
-        };
-        if (task as usize) >= (-4095isize) as usize {
-            return Err(Error::from_errno(task as isize as c_int));
-        }
-        // SAFETY: `task` is a new, not yet woken kthread; the reference we take is given
-        // back in `collect_thread`.
-        unsafe { bindings::get_task_struct(task) };
-        self.thread.lock().0 = task;
-        // SAFETY: `task` is valid (we hold a reference).
-        unsafe { bindings::wake_up_process(task) };
+        })?;
+        // SAFETY: `task` is a new, not yet woken kthread, valid until it is woken and exits;
+        // `Task` is a transparent wrapper of `task_struct`. `ARef::from` takes our own
+        // reference (given back when `collect_thread` drops it), so the task stays valid.
+        let task: ARef<Task> = unsafe { &*task.cast::<Task>() }.into();
+        self.thread.lock().0.insert(task).wake_up();
         Ok(())
     }
 
     /// Asks the thread to stop and waits until it is gone (at once if it already ended).
     /// Only the first caller does it; later ones return at once.
     pub(super) fn collect_thread(&self) {
-        // Not `mem::take`: `*mut T: Default` needs rustc 1.88, older than the kernels' minimum.
-        #[allow(clippy::mem_replace_with_default)]
-        let task = core::mem::replace(&mut self.thread.lock().0, ptr::null_mut());
-        if task.is_null() {
+        let Some(task) = self.thread.lock().0.take() else {
             return;
-        }
-        // SAFETY: `task` is the script's kthread and we own a reference to it (taken at
-        // creation), so it is valid even if the thread already ended. No lock is held.
-        unsafe {
-            bindings::kthread_stop(task);
-            bindings::put_task_struct(task);
-        }
+        };
+        // SAFETY: `task` is the script's kthread and we own a reference to it, so it is valid
+        // even if the thread already ended. No lock is held. Dropping `task` afterwards gives
+        // the reference back.
+        unsafe { bindings::kthread_stop(ptr::from_ref::<Task>(&task).cast_mut().cast()) };
+        drop(task);
         if self.state() == KC_SCRIPT_RUNNING {
             // kthread_stop came before the thread ever ran the script: close its Lua state
             // now (the thread would have), so that it is listed with no memory.
