@@ -13,7 +13,9 @@ math.randomseed(os.time())
 local prefix = ("lt-%s-%d-%d"):format(flavour, os.time(), math.random(1, 1000000))
 local load_chunk = loadstring or load
 
-local n, failed = 0, 0
+package.path = (arg[0]:match("^(.*/)") or "./") .. "?.lua;" .. package.path
+local T = require "ktap"
+T.prefix = flavour .. ": "
 local created = {}
 
 local function name(tag)
@@ -22,23 +24,7 @@ local function name(tag)
   return s
 end
 
-local function case(desc, f)
-  n = n + 1
-  local ok, err = pcall(f)
-  if ok then
-    print(("ok %d - %s: %s"):format(n, flavour, desc))
-  else
-    failed = failed + 1
-    print(("not ok %d - %s: %s"):format(n, flavour, desc))
-    print("# " .. (tostring(err):gsub("\n", "\n# ")))
-  end
-end
-
-local function eq(a, b, what)
-  if a ~= b then
-    error(("%s: expected %s, got %s"):format(what or "value", tostring(b), tostring(a)), 2)
-  end
-end
+local case, eq = T.case, T.eq
 
 -- f(...) returns nil, message containing msg, errno
 local function fails(msg, errno, v, m, e)
@@ -315,6 +301,4 @@ case("permission denied as another user: nil, \"permission denied\", 13", functi
 end)
 
 for _, nm in ipairs(created) do kc.unlink(nm) end
-print("1.." .. n)
-print(("# %d passed, %d failed"):format(n - failed, failed))
-os.exit(failed == 0 and 0 or 1)
+T.finish(true)

@@ -6,46 +6,10 @@
 
 local kc = require "kcompletion"
 
-local H = {
-  -- only the cases whose description contains this text run (nil: all)
-  only = nil,
-  -- how long `ended` waits when not told
-  default_wait_ms = 20000,
-}
-
-local n, failed = 0, 0
-local notes = {}
-
--- a line printed as a KTAP comment under the current case
-function H.note(fmt, ...) notes[#notes + 1] = fmt:format(...) end
-
-function H.case(desc, f)
-  if H.only and not desc:find(H.only, 1, true) then return end
-  n = n + 1
-  notes = {}
-  local ok, err = pcall(f)
-  for _, l in ipairs(notes) do print("# " .. l) end
-  if ok then
-    print(("ok %d - %s"):format(n, desc))
-  else
-    failed = failed + 1
-    print(("not ok %d - %s"):format(n, desc))
-    print("# " .. (tostring(err):gsub("\n", "\n# ")))
-  end
-  io.stdout:flush()
-end
-
--- prints the plan and exits non-zero if a case failed
-function H.finish()
-  print(("1..%d"):format(n))
-  os.exit(failed == 0 and 0 or 1)
-end
-
-function H.eq(a, b, what)
-  if a ~= b then
-    error(("%s: expected %s, got %s"):format(what or "value", tostring(b), tostring(a)), 2)
-  end
-end
+-- KTAP cases, notes, the plan and `eq` come from the shared printer; `H.only` filters cases.
+local H = require "ktap"
+-- how long `ended` waits when not told
+H.default_wait_ms = 20000
 
 -- `part` may be a list of alternatives
 function H.contains(s, part, what)
