@@ -127,6 +127,26 @@ fn make(dev: RawFd, mech: &str, mode: Mode) -> (Box<dyn Chan>, Box<dyn Chan>, Ve
     }
 }
 
+/// This side's half of a ping-pong: `warm` untimed rounds, then the mean time in ns of
+/// `rounds` rounds of signalling `ping` and waiting for `pong`.
+fn signal_then_wait<A: Chan + ?Sized, B: Chan + ?Sized>(
+    ping: &A,
+    pong: &B,
+    warm: usize,
+    rounds: usize,
+) -> f64 {
+    for _ in 0..warm {
+        ping.signal();
+        pong.wait();
+    }
+    let t0 = now_ns();
+    for _ in 0..rounds {
+        ping.signal();
+        pong.wait();
+    }
+    (now_ns() - t0) as f64 / rounds as f64
+}
+
 /// Mean round-trip time in ns: this side signals `ping` and waits for `pong`, the peer (a
 /// thread or a forked process) waits for `ping` and signals `pong`.
 ///
@@ -153,18 +173,7 @@ pub fn round_trips(
             pong.signal();
         }
     };
-    let measure = || {
-        for _ in 0..warm {
-            ping.signal();
-            pong.wait();
-        }
-        let t0 = now_ns();
-        for _ in 0..rounds {
-            ping.signal();
-            pong.wait();
-        }
-        (now_ns() - t0) as f64 / rounds as f64
-    };
+    let measure = || signal_then_wait(ping, pong, warm, rounds);
     match mode {
         Mode::Threads => std::thread::scope(|s| {
             s.spawn(peer);
@@ -346,17 +355,7 @@ pub fn p2(cfg: &Config) {
         }
         // A Rust process against the kernel script: the kernel side alone.
         {
-            let warm = 100;
-            for _ in 0..warm {
-                pa.signal();
-                pb.wait();
-            }
-            let t0 = now_ns();
-            for _ in 0..rounds {
-                pa.signal();
-                pb.wait();
-            }
-            let v = (now_ns() - t0) as f64 / rounds as f64;
+            let v = signal_then_wait(&pa, &pb, 100, rounds as usize);
             emit("P2", "roundtrip", "rust-klua", 0, rep, v, "ns");
         }
         // The scenario: a Lua 5.4 process against the kernel script.
