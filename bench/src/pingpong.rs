@@ -300,6 +300,15 @@ pub fn p2(cfg: &Config) {
     }
     let ping = kc_create(dev, names[0].as_bytes()).expect("create kcb.p2.ping");
     let pong = kc_create(dev, names[1].as_bytes()).expect("create kcb.p2.pong");
+    // Gives back the names and fds (the script is stopped first where it ran).
+    let release = || {
+        for n in names {
+            let _ = kc_unlink(dev, n.as_bytes());
+        }
+        close(ping);
+        close(pong);
+        close(dev);
+    };
     stop_script(dev);
     if let Err((e, text)) = kc_run(dev, P2_SCRIPT, P2_KERNEL) {
         let why = if e == libc::ENOTTY {
@@ -308,12 +317,7 @@ pub fn p2(cfg: &Config) {
             format!("RUN failed: errno {e} {text}")
         };
         skip("P2", &why);
-        for n in names {
-            let _ = kc_unlink(dev, n.as_bytes());
-        }
-        close(ping);
-        close(pong);
-        close(dev);
+        release();
         return;
     }
     // Same vCPU as the baseline: this process (and the lua5.4 it starts) and the script's
@@ -325,12 +329,7 @@ pub fn p2(cfg: &Config) {
         None => {
             skip("P2", "the kernel script's thread was not found in /proc");
             stop_script(dev);
-            for n in names {
-                let _ = kc_unlink(dev, n.as_bytes());
-            }
-            close(ping);
-            close(pong);
-            close(dev);
+            release();
             return;
         }
     }
@@ -375,12 +374,7 @@ pub fn p2(cfg: &Config) {
         progress(&format!("P2 rep {} of {}", rep + 1, cfg.reps));
     }
     stop_script(dev);
-    for n in names {
-        let _ = kc_unlink(dev, n.as_bytes());
-    }
-    close(ping);
-    close(pong);
-    close(dev);
+    release();
 }
 
 // ------------------------------------------------------------------ micro
