@@ -4,6 +4,12 @@
 use kernel::bindings;
 use kernel::ffi::{c_int, c_ulong, c_void};
 
+/// `struct kcompletion_device` of `glue.c` (opaque here).
+#[repr(C)]
+pub(crate) struct KcompletionDevice {
+    _opaque: [u8; 0],
+}
+
 // `struct file` transitively contains an empty struct (`uprobes_state` in this config), which
 // rustc flags as not FFI-safe; only pointers to it cross here, which is fine.
 #[allow(improper_ctypes)]
@@ -12,8 +18,8 @@ extern "C" {
     pub(crate) fn kcompletion_param_max_per_user() -> u32;
     pub(crate) fn kcompletion_param_selftest() -> bool;
 
-    pub(crate) fn kcompletion_misc_register() -> c_int;
-    pub(crate) fn kcompletion_misc_deregister();
+    pub(crate) fn kcompletion_misc_register(context: *const c_void) -> *mut KcompletionDevice;
+    pub(crate) fn kcompletion_misc_deregister(dev: *mut KcompletionDevice);
 
     pub(crate) fn kcompletion_obj_file_prepare(
         readable: bool,
@@ -45,7 +51,11 @@ extern "C" {
         max: u32,
     ) -> c_int;
 
-    pub(crate) fn kcompletion_proc_register(ops: *const bindings::seq_operations) -> c_int;
+    pub(crate) fn kcompletion_proc_register(
+        ops: *const bindings::seq_operations,
+        data: *const c_void,
+    ) -> c_int;
+    pub(crate) fn kcompletion_proc_data(m: *mut bindings::seq_file) -> *const c_void;
     pub(crate) fn kcompletion_proc_unregister();
 
     pub(crate) fn kcompletion_current_fsuid() -> u32;

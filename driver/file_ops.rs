@@ -1,23 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The file operations: ioctls on `/dev/kcompletion` and on object fds, poll and release.
 //!
-//! An object fd is an anonymous-inode file whose `private_data` owns one reference to its
-//! object (`Arc::into_raw`), given back in `release`. Its access (read: wait, try-wait, poll,
-//! info; write: complete, complete-all, reinit) is the file's `f_mode`, fixed at open time.
+//! A file of `/dev/kcompletion` reaches the module's registry and scripts through its
+//! `private_data`: the [`Device`]'s context, which lives until module exit (open files pin the
+//! module). An object fd is an anonymous-inode file whose `private_data` owns one [`Handle`],
+//! given back in `release`. Its access (read: wait, try-wait, poll, info; write: complete,
+//! complete-all, reinit) is the file's `f_mode`, fixed at open time.
 
 use crate::abi::*;
 use crate::completion::{deadline_from_user, POLL_ERROR, POLL_READABLE};
 use crate::ffi;
+use crate::handle::{ForeignSlot, Handle};
+use crate::lua::Scripts;
 use crate::name::Name;
 use crate::object::Object;
-use crate::registry::registry;
+use crate::registry::Registry;
 use core::ptr;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
 use kernel::error::code::{EAGAIN, EBADF, EINVAL, ENOTTY};
+use kernel::error::from_err_ptr;
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::prelude::*;
-use kernel::sync::{Arc, ArcBorrow};
+use kernel::sync::Arc;
 use kernel::types::{AsBytes, FromBytes};
 use kernel::uaccess::UserSlice;
 
@@ -50,26 +55,36 @@ fn into_ret(r: Result<c_long>) -> c_long {
 struct PreparedFd {
     file: *mut bindings::file,
     fd: c_int,
+    slot: Option<ForeignSlot>,
 }
 
 impl PreparedFd {
     fn new(read: bool, write: bool) -> Result<Self> {
+        let slot = ForeignSlot::new()?;
         let mut file = ptr::null_mut();
         // SAFETY: `file` is a valid place for the new file pointer.
         let fd = unsafe { ffi::kcompletion_obj_file_prepare(read, write, &mut file) };
         if fd < 0 {
             return Err(Error::from_errno(fd));
         }
-        Ok(PreparedFd { file, fd })
+        Ok(PreparedFd {
+            file,
+            fd,
+            slot: Some(slot),
+        })
     }
 
-    /// Gives the file its reference to `obj` and publishes the fd.
-    fn install(self, obj: Arc<Object>) -> c_long {
-        obj.handle_opened();
+    /// Gives the file `handle` and publishes the fd.
+    fn install(mut self, handle: Handle) -> c_long {
+        handle.handle_opened();
+        let Some(slot) = self.slot.take() else {
+            // Never: `slot` is set in `new` and taken only here, which consumes `self`.
+            return EINVAL.to_errno() as c_long;
+        };
         let me = core::mem::ManuallyDrop::new(self);
         // SAFETY: The prepared file and fd are ours and not yet installed; the file's
-        // `private_data` takes over the reference, which `kcompletion_obj_release` gives back.
-        unsafe { ffi::kcompletion_obj_file_install(me.file, me.fd, Arc::into_raw(obj).cast()) };
+        // `private_data` takes over the handle, which `kcompletion_obj_release` gives back.
+        unsafe { ffi::kcompletion_obj_file_install(me.file, me.fd, slot.fill(handle)) };
         me.fd as c_long
     }
 }
@@ -81,8 +96,14 @@ impl Drop for PreparedFd {
     }
 }
 
-/// Fills the userspace view of an object.
-fn dev_ioctl(cmd: c_uint, arg: c_ulong) -> Result<c_long> {
+/// What the files of `/dev/kcompletion` reach.
+pub(crate) struct DeviceContext {
+    registry: Arc<Registry>,
+    scripts: Arc<Scripts>,
+}
+
+fn dev_ioctl(ctx: &DeviceContext, cmd: c_uint, arg: c_ulong) -> Result<c_long> {
+    let registry = &ctx.registry;
     match cmd {
         KC_IOC_VERSION => {
             write_arg(
@@ -101,7 +122,7 @@ fn dev_ioctl(cmd: c_uint, arg: c_ulong) -> Result<c_long> {
             }
             let name = Name::from_user(&req.name)?;
             let fd = PreparedFd::new(true, true)?;
-            let (obj, _new) = registry().create(&name, req.mode as u16, req.flags != 0)?;
+            let (obj, _new) = registry.create(&name, req.mode as u16, req.flags != 0)?;
             Ok(fd.install(obj))
         }
         KC_IOC_OPEN => {
@@ -114,29 +135,29 @@ fn dev_ioctl(cmd: c_uint, arg: c_ulong) -> Result<c_long> {
             let read = req.access & KC_ACCESS_READ != 0;
             let write = req.access & KC_ACCESS_WRITE != 0;
             let fd = PreparedFd::new(read, write)?;
-            let obj = registry().open(&name, read, write)?;
+            let obj = registry.open(&name, read, write)?;
             Ok(fd.install(obj))
         }
         KC_IOC_UNLINK => {
             let req: KcName = read_arg(arg)?;
-            registry().unlink(&Name::from_user(&req)?)?;
+            registry.unlink(&Name::from_user(&req)?)?;
             Ok(0)
         }
-        KC_IOC_LIST => list(arg),
-        KC_IOC_RUN => crate::lua::ioctl_run(arg),
-        KC_IOC_STOP => crate::lua::ioctl_stop(arg),
-        KC_IOC_SCRIPTS => crate::lua::ioctl_scripts(arg),
+        KC_IOC_LIST => list(registry, arg),
+        KC_IOC_RUN => crate::lua::ioctl_run(&ctx.scripts, registry, arg),
+        KC_IOC_STOP => crate::lua::ioctl_stop(&ctx.scripts, arg),
+        KC_IOC_SCRIPTS => crate::lua::ioctl_scripts(&ctx.scripts, arg),
         _ => Err(ENOTTY),
     }
 }
 
-fn list(arg: c_ulong) -> Result<c_long> {
+fn list(registry: &Registry, arg: c_ulong) -> Result<c_long> {
     let mut req: KcList = read_arg(arg)?;
     if req.reserved != 0 || req.capacity == 0 || req.capacity > KC_LIST_MAX {
         return Err(EINVAL);
     }
     let mut snaps = KVec::with_capacity(req.capacity as usize, GFP_KERNEL)?;
-    let next = registry().list(req.cursor, req.capacity as usize, false, &mut snaps)?;
+    let next = registry.list(req.cursor, req.capacity as usize, false, &mut snaps)?;
     let size = core::mem::size_of::<KcInfo>();
     let mut out = UserSlice::new(req.entries as usize, snaps.len() * size).writer();
     for s in snaps.iter() {
@@ -150,16 +171,12 @@ fn list(arg: c_ulong) -> Result<c_long> {
 
 /// # Safety
 ///
-/// `file` must be an object file (its `private_data` owns an `Arc<Object>` reference).
-unsafe fn object_of<'a>(file: *mut bindings::file) -> (ArcBorrow<'a, Object>, u32) {
-    // SAFETY: Per the contract, `private_data` came from `Arc::into_raw` and the file keeps
-    // that reference until release, which cannot run during one of the file's operations.
-    unsafe {
-        (
-            ArcBorrow::from_raw((*file).private_data.cast::<Object>()),
-            (*file).f_mode,
-        )
-    }
+/// `file` must be an object file (its `private_data` owns a [`Handle`]), in one of its
+/// operations other than `release`.
+unsafe fn object_of<'a>(file: *mut bindings::file) -> (&'a Object, u32) {
+    // SAFETY: Per the contract, `private_data` came from `ForeignSlot::fill` and the file keeps
+    // that handle until release, which cannot run during one of the file's operations.
+    unsafe { (Handle::borrow_foreign((*file).private_data), (*file).f_mode) }
 }
 
 fn obj_ioctl(obj: &Object, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<c_long> {
@@ -217,14 +234,18 @@ fn obj_ioctl(obj: &Object, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<c_l
 ///
 /// # Safety
 ///
-/// Called by the VFS only, for a file of the misc device.
+/// Called by the VFS only, for an open file of the misc device (its `private_data` set by
+/// `glue.c`'s open to the [`Device`]'s context).
 #[no_mangle]
 unsafe extern "C" fn kcompletion_dev_ioctl(
-    _file: *mut bindings::file,
+    file: *mut bindings::file,
     cmd: c_uint,
     arg: c_ulong,
 ) -> c_long {
-    into_ret(dev_ioctl(cmd, arg))
+    // SAFETY: Per the contract, `private_data` is the context of the registered device, which
+    // is freed only at module exit, when no file of the module is open.
+    let ctx = unsafe { &*(*file).private_data.cast::<DeviceContext>() };
+    into_ret(dev_ioctl(ctx, cmd, arg))
 }
 
 /// `unlocked_ioctl` of an object fd.
@@ -241,7 +262,7 @@ unsafe extern "C" fn kcompletion_obj_ioctl(
 ) -> c_long {
     // SAFETY: The VFS calls this only for files opened with the object fops.
     let (obj, f_mode) = unsafe { object_of(file) };
-    into_ret(obj_ioctl(&obj, f_mode, cmd, arg))
+    into_ret(obj_ioctl(obj, f_mode, cmd, arg))
 }
 
 /// `poll` of an object fd.
@@ -267,7 +288,7 @@ unsafe extern "C" fn kcompletion_obj_poll(
     }
 }
 
-/// `release` of an object fd: gives back the file's object reference.
+/// `release` of an object fd: gives back the file's handle.
 ///
 /// # Safety
 ///
@@ -279,36 +300,49 @@ unsafe extern "C" fn kcompletion_obj_release(
     file: *mut bindings::file,
 ) -> c_int {
     // SAFETY: The file is being released; nothing else uses it.
-    let raw = unsafe { (*file).private_data.cast::<Object>() };
+    let raw = unsafe { (*file).private_data };
     if raw.is_null() {
         // A prepared file discarded before it got an object.
         return 0;
     }
-    // SAFETY: The file's reference, taken in `PreparedFd::install`, is given back exactly once.
-    let obj = unsafe { Arc::from_raw(raw) };
-    obj.handle_closed();
-    drop(obj);
+    // SAFETY: The file's handle, given in `PreparedFd::install`, is taken back exactly once.
+    let handle = unsafe { Handle::from_foreign(raw) };
+    handle.handle_closed();
+    drop(handle);
     0
 }
 
 /// `/dev/kcompletion` (the misc device of `glue.c`, whose file operations are the ones above),
-/// deregistered on drop.
-pub(crate) struct Device(());
+/// deregistered on drop; its files reach `context`.
+pub(crate) struct Device {
+    raw: *mut ffi::KcompletionDevice,
+    /// Freed after `raw` is deregistered (fields drop after `drop`).
+    _context: KBox<DeviceContext>,
+}
+
+// SAFETY: `raw` is only used to deregister, which may happen on any thread.
+unsafe impl Send for Device {}
+// SAFETY: `Device` has no `&self` methods.
+unsafe impl Sync for Device {}
 
 impl Device {
-    pub(crate) fn register() -> Result<Device> {
-        // SAFETY: Registers the static miscdevice of glue.c; undone once, in `drop`.
-        let ret = unsafe { ffi::kcompletion_misc_register() };
-        if ret < 0 {
-            return Err(Error::from_errno(ret));
-        }
-        Ok(Device(()))
+    pub(crate) fn register(registry: Arc<Registry>, scripts: Arc<Scripts>) -> Result<Device> {
+        let context = KBox::new(DeviceContext { registry, scripts }, GFP_KERNEL)?;
+        let ptr = ptr::from_ref::<DeviceContext>(&context).cast();
+        // SAFETY: `context` is boxed, so `ptr` stays valid until `drop` frees it, after the
+        // device is deregistered; deregistered once, in `drop`.
+        let raw = from_err_ptr(unsafe { ffi::kcompletion_misc_register(ptr) })?;
+        Ok(Device {
+            raw,
+            _context: context,
+        })
     }
 }
 
 impl Drop for Device {
     fn drop(&mut self) {
-        // SAFETY: Registered (this value exists only then); deregistered once.
-        unsafe { ffi::kcompletion_misc_deregister() };
+        // SAFETY: Registered (this value exists only then); deregistered once. No file is open
+        // (files pin the module), so nothing uses the context once this returns.
+        unsafe { ffi::kcompletion_misc_deregister(self.raw) };
     }
 }

@@ -16,6 +16,7 @@
 #include <linux/poll.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
@@ -45,9 +46,30 @@ unsigned int kcompletion_param_max_objects(void) { return READ_ONCE(max_objects)
 unsigned int kcompletion_param_max_per_user(void) { return READ_ONCE(max_per_user); }
 bool kcompletion_param_selftest(void) { return selftest; }
 
+/*
+ * /dev/kcompletion: a miscdevice with the device's Rust context beside it. misc_open() points
+ * private_data at the miscdevice before calling our open, which swaps in the context, so the
+ * ioctls reach the module's registry with no global (the shape of upstream's
+ * MiscDeviceRegistration, which 6.12's kernel crate lacks).
+ */
+struct kcompletion_device {
+	struct miscdevice misc;
+	const void *context;
+};
+
+static int kc_dev_open(struct inode *inode, struct file *file)
+{
+	struct kcompletion_device *dev =
+		container_of(file->private_data, struct kcompletion_device, misc);
+
+	file->private_data = (void *)dev->context;
+	return 0;
+}
+
 /* The fops tables need THIS_MODULE, a macro, so that open files pin the module. */
 static const struct file_operations kc_dev_fops = {
 	.owner = THIS_MODULE,
+	.open = kc_dev_open,
 	.unlocked_ioctl = kcompletion_dev_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
@@ -62,22 +84,31 @@ static const struct file_operations kc_obj_fops = {
 	.llseek = noop_llseek,
 };
 
-static struct miscdevice kc_misc = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "kcompletion",
-	.fops = &kc_dev_fops,
-};
-
-/* struct miscdevice and misc_register() are not in 6.12's bindings. */
-int kcompletion_misc_register(void)
+/* struct miscdevice and misc_register() are not in 6.12's bindings. ERR_PTR on failure. */
+struct kcompletion_device *kcompletion_misc_register(const void *context)
 {
-	kc_misc.mode = dev_mode & 0777;
-	return misc_register(&kc_misc);
+	struct kcompletion_device *dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	int err;
+
+	if (!dev)
+		return ERR_PTR(-ENOMEM);
+	dev->misc.minor = MISC_DYNAMIC_MINOR;
+	dev->misc.name = "kcompletion";
+	dev->misc.fops = &kc_dev_fops;
+	dev->misc.mode = dev_mode & 0777;
+	dev->context = context;
+	err = misc_register(&dev->misc);
+	if (err) {
+		kfree(dev);
+		return ERR_PTR(err);
+	}
+	return dev;
 }
 
-void kcompletion_misc_deregister(void)
+void kcompletion_misc_deregister(struct kcompletion_device *dev)
 {
-	misc_deregister(&kc_misc);
+	misc_deregister(&dev->misc);
+	kfree(dev);
 }
 
 /*
@@ -162,10 +193,16 @@ int kcompletion_xa_alloc(struct xarray *xa, u32 *id, void *entry, u32 max)
 	return xa_alloc(xa, id, entry, XA_LIMIT(1, max), GFP_KERNEL_ACCOUNT);
 }
 
-/* proc_create_seq() is a macro and <linux/proc_fs.h> is not in 6.12's bindings. */
-int kcompletion_proc_register(const struct seq_operations *ops)
+/* proc_create_seq_data() is a macro and <linux/proc_fs.h> is not in 6.12's bindings. */
+int kcompletion_proc_register(const struct seq_operations *ops, const void *data)
 {
-	return proc_create_seq("kcompletion", 0444, NULL, ops) ? 0 : -ENOMEM;
+	return proc_create_seq_data("kcompletion", 0444, NULL, ops, (void *)data) ? 0 : -ENOMEM;
+}
+
+/* The data given to kcompletion_proc_register(), for a seq_file of the entry. */
+const void *kcompletion_proc_data(struct seq_file *m)
+{
+	return pde_data(file_inode(m->file));
 }
 
 void kcompletion_proc_unregister(void)

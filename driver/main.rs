@@ -7,7 +7,9 @@
 //! `uapi/abi.rs` (shared with userspace as the `kcompletion-abi` crate, `uapi/`) and documented
 //! in `ABI.md`.
 
+use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 /// The ioctl ABI, shared verbatim with userspace (`kcompletion-abi`).
 #[path = "uapi/abi.rs"]
@@ -17,6 +19,7 @@ pub mod api;
 mod completion;
 mod ffi;
 mod file_ops;
+mod handle;
 mod lua;
 mod name;
 mod name_table;
@@ -35,16 +38,17 @@ module! {
     license: "GPL",
 }
 
-/// The loaded module. Its fields are torn down in declaration order: first the device (no new
-/// file can reach an object; open files pin the module, so none is left), then
-/// `/proc/kcompletion`, then the kernel Lua scripts (they hold objects and run module code:
-/// each thread is gone when its table is dropped), and the registry last (it releases the named
-/// objects). Init builds them in the reverse order; a failing step drops what came before.
+/// The loaded module: it owns everything, and nothing is global. Its fields are torn down in
+/// declaration order: first the device (no new file can reach an object; open files pin the
+/// module, so none is left), then `/proc/kcompletion`, then the kernel Lua scripts (they hold
+/// handles and run module code: each thread is gone when its table is dropped), and the
+/// registry last (its last reference: it gives back the named objects). Init builds them in the
+/// reverse order; a failing step drops what came before.
 struct KCompletionModule {
     _device: file_ops::Device,
     _proc: procfs::Registration,
-    _scripts: lua::PublishedScripts,
-    _registry: registry::Published,
+    _scripts: lua::Running,
+    _registry: Arc<registry::Registry>,
     /// Last: says "unloaded" once everything above is gone.
     _banner: Banner,
 }
@@ -60,17 +64,17 @@ impl Drop for Banner {
 
 impl kernel::Module for KCompletionModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let registry = registry::Published::new()?;
-        let scripts = lua::PublishedScripts::new()?;
-        let proc = procfs::register()?;
-        let device = file_ops::Device::register()?;
+        let registry = Arc::pin_init(registry::Registry::new(), GFP_KERNEL)?;
+        let scripts = lua::Running::new()?;
+        let proc = procfs::register(registry.clone())?;
+        let device = file_ops::Device::register(registry.clone(), scripts.scripts())?;
         pr_info!(
             "loaded: /dev/kcompletion, ABI version {}\n",
             abi::KC_ABI_VERSION
         );
         // SAFETY: Reading a module parameter is always valid.
         if unsafe { ffi::kcompletion_param_selftest() } {
-            let failed = selftest::run();
+            let failed = selftest::run(&registry);
             pr_info!("selftest: {} failed\n", failed);
         }
         Ok(KCompletionModule {

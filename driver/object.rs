@@ -3,13 +3,9 @@
 //! mode, open-handle count and whether its name is linked.
 //!
 //! Its methods are the completion's (`Deref`), plus the permission check and snapshots.
-//! When its last reference goes it leaves the registry (id, quota).
-//!
-//! Why the release reaches the module's registry through `registry()` rather than a pointer
-//! held by each object: an object is one 128-byte slab allocation (P4's memory target is
-//! under 192 bytes an object, index included); an 8-byte back pointer would move every
-//! object into the 192-byte slab. The module has exactly one registry, alive from before the
-//! first object until after the last (see `main.rs`).
+//! An object knows nothing of its registry: whoever gives back its last reference releases it
+//! there (id, quota; see `handle.rs` for why), and dropping one that was not released is a bug
+//! the debug kernel reports.
 
 use crate::completion::Completion;
 use crate::ffi;
@@ -32,6 +28,8 @@ pub struct Object {
     owner_gid: u32,
     mode: u16,
     linked: AtomicBool,
+    /// Set by the registry's release (debug check in `drop`).
+    released: AtomicBool,
     name: Name,
 }
 
@@ -67,6 +65,7 @@ impl Object {
             owner_gid,
             mode,
             linked: AtomicBool::new(false),
+            released: AtomicBool::new(false),
             name,
         })
     }
@@ -96,6 +95,10 @@ impl Object {
 
     pub(crate) fn set_linked(&self, linked: bool) {
         self.linked.store(linked, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_released(&self) {
+        self.released.store(true, Ordering::Relaxed);
     }
 
     pub(crate) fn handle_opened(&self) {
@@ -146,7 +149,10 @@ impl Object {
 #[pinned_drop]
 impl PinnedDrop for Object {
     fn drop(self: Pin<&mut Self>) {
-        // The last reference is gone: leave the registry (id, quota) before the memory goes.
-        crate::registry::registry().release(&self);
+        // Every last reference goes through `Registry::put`, which releases the object first.
+        debug_assert!(
+            self.released.load(Ordering::Relaxed),
+            "kcompletion: object dropped without its registry's release"
+        );
     }
 }

@@ -2,17 +2,20 @@
 //! `/proc/kcompletion`: one line per live object (named, unlinked or anonymous).
 //!
 //! The seq_file position is the next object id to show (0 is the header line); each line
-//! takes the registry mutex for its own snapshot only, so no lock is held between calls.
+//! takes the registry mutex for its own snapshot only, so no lock is held between calls. The
+//! entry's data is the module's registry (a reference the [`Registration`] holds).
 
 use crate::abi::KcInfo;
 use crate::abi::KC_DONE_ALL;
 use crate::ffi;
-use crate::registry::registry;
+use crate::registry::Registry;
 use core::fmt::Write;
+use core::ptr;
 use kernel::bindings;
 use kernel::error::to_result;
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 /// Iterator tokens: 1 is the header line (the kernel's `SEQ_START_TOKEN` convention); an
 /// object is its id shifted left, so tokens are never null, never odd and never look like
@@ -27,10 +30,21 @@ fn id_of(token: *mut c_void) -> u32 {
     ((token as usize) >> 1) as u32
 }
 
-fn find(from: i64, pos: *mut bindings::loff_t) -> *mut c_void {
+/// The registry of the entry `m` shows.
+///
+/// # Safety
+///
+/// `m` is a live seq_file of the entry `register` made.
+unsafe fn registry_of<'a>(m: *mut bindings::seq_file) -> &'a Registry {
+    // SAFETY: Per the contract, the entry's data is the registry the `Registration` holds a
+    // reference to, and the entry (so any seq_file of it) goes before that reference.
+    unsafe { &*ffi::kcompletion_proc_data(m).cast::<Registry>() }
+}
+
+fn find(registry: &Registry, from: i64, pos: *mut bindings::loff_t) -> *mut c_void {
     let found = u32::try_from(from)
         .ok()
-        .and_then(|from| registry().next_id(from));
+        .and_then(|from| registry.next_id(from));
     // SAFETY: `pos` is the seq_file position the caller passed us.
     unsafe { *pos = found.map_or(i64::from(u32::MAX) + 1, i64::from) };
     found.map_or(core::ptr::null_mut(), token)
@@ -41,13 +55,14 @@ fn find(from: i64, pos: *mut bindings::loff_t) -> *mut c_void {
 /// # Safety
 ///
 /// Called by the seq_file core only, with `pos` valid for reading and writing.
-unsafe extern "C" fn start(_m: *mut bindings::seq_file, pos: *mut bindings::loff_t) -> *mut c_void {
+unsafe extern "C" fn start(m: *mut bindings::seq_file, pos: *mut bindings::loff_t) -> *mut c_void {
     // SAFETY: seq_file passes a valid position.
     let from = unsafe { *pos };
     if from == 0 {
         HEADER
     } else {
-        find(from, pos)
+        // SAFETY: seq_file passes its live seq_file.
+        find(unsafe { registry_of(m) }, from, pos)
     }
 }
 
@@ -58,7 +73,7 @@ unsafe extern "C" fn start(_m: *mut bindings::seq_file, pos: *mut bindings::loff
 /// Called by the seq_file core only, with `v` a token from `start`/`next` and `pos` valid
 /// for writing.
 unsafe extern "C" fn next(
-    _m: *mut bindings::seq_file,
+    m: *mut bindings::seq_file,
     v: *mut c_void,
     pos: *mut bindings::loff_t,
 ) -> *mut c_void {
@@ -67,7 +82,8 @@ unsafe extern "C" fn next(
     } else {
         i64::from(id_of(v)) + 1
     };
-    find(from, pos)
+    // SAFETY: seq_file passes its live seq_file.
+    find(unsafe { registry_of(m) }, from, pos)
 }
 
 /// seq_file `stop`: nothing to release (tokens are ids, not references).
@@ -112,7 +128,8 @@ unsafe extern "C" fn show(m: *mut bindings::seq_file, v: *mut c_void) -> c_int {
             "id\tdone\twaiters\thandles\tuid\tgid\tmode\tlinked\tname"
         )
     } else {
-        let Some(snap) = registry().snapshot_of(id_of(v)) else {
+        // SAFETY: seq_file passes its live seq_file.
+        let Some(snap) = unsafe { registry_of(m) }.snapshot_of(id_of(v)) else {
             return 0;
         };
         let info = KcInfo::from(&snap);
@@ -155,19 +172,26 @@ static SEQ_OPS: bindings::seq_operations = bindings::seq_operations {
     show: Some(show),
 };
 
-/// Creates `/proc/kcompletion`.
-pub(crate) fn register() -> Result<Registration> {
-    // SAFETY: `SEQ_OPS` is a static, so it outlives the proc entry.
-    to_result(unsafe { ffi::kcompletion_proc_register(&SEQ_OPS) })?;
-    Ok(Registration(()))
+/// Creates `/proc/kcompletion`, showing `registry`.
+pub(crate) fn register(registry: Arc<Registry>) -> Result<Registration> {
+    let data = ptr::from_ref::<Registry>(&registry).cast();
+    // SAFETY: `SEQ_OPS` is a static, so it outlives the proc entry; `data` stays valid while the
+    // `Registration` holds `registry`, and the entry is removed before it lets go.
+    to_result(unsafe { ffi::kcompletion_proc_register(&SEQ_OPS, data) })?;
+    Ok(Registration {
+        _registry: registry,
+    })
 }
 
-/// `/proc/kcompletion`, removed on drop.
-pub(crate) struct Registration(());
+/// `/proc/kcompletion`, removed on drop (before the registry reference goes).
+pub(crate) struct Registration {
+    _registry: Arc<Registry>,
+}
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        // SAFETY: The entry was registered (this value exists only then), and is removed once.
+        // SAFETY: The entry was registered (this value exists only then), and is removed once;
+        // `remove_proc_entry` waits for readers, so none is left afterwards.
         unsafe { ffi::kcompletion_proc_unregister() };
     }
 }

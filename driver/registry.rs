@@ -1,25 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The registry of completion objects (the kernel-side API over it is in `api.rs`).
 //!
-//! Every live object has an id in an XArray (`ids`), which is what `LIST` and
-//! `/proc/kcompletion` walk. The XArray does not own its entries: an object removes itself
-//! when its last reference goes (see [`Registry::release`]). Named objects are also in the
-//! name table, which holds a reference, so a name keeps its object alive (POSIX IPC style)
-//! until it is unlinked. The mutex guards the name table, the quota counts and the XArray's
-//! meaning; no per-object operation ever takes it.
+//! The module owns its registry in an [`Arc`]; every [`Handle`] holds a reference too, so the
+//! registry outlives every object reference it handed out, and no global reaches it.
 //!
-//! Lock order: registry mutex, then an object's wait queue lock. An `Arc<Object>` must never
-//! be dropped with the mutex held (its release takes the mutex), so functions here hand the
-//! references they take out back to be dropped after unlocking.
+//! Every live object has an id in an XArray (`ids`), which is what `LIST` and
+//! `/proc/kcompletion` walk. The XArray does not own its entries. Named objects are also in the
+//! name table, which holds a reference, so a name keeps its object alive (POSIX IPC style)
+//! until it is unlinked. Every other reference is a [`Handle`]. Whoever gives back the last
+//! reference releases the object here ([`Registry::put`]: id, quota) before its memory goes.
+//! The mutex guards the name table, the quota counts and the XArray's meaning; no per-object
+//! operation ever takes it.
+//!
+//! Lock order: registry mutex, then an object's wait queue lock. A reference must never be
+//! given back with the mutex held (the release takes the mutex), so functions here hand the
+//! references they take out back to be put after unlocking.
 
 use crate::ffi;
+use crate::handle::Handle;
 use crate::name::Name;
 use crate::name_table::NameTable;
 use crate::object::{Object, Snapshot};
 use crate::siphash::SipKey;
 use crate::xarray::XArray;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::alloc::flags::{GFP_KERNEL, GFP_KERNEL_ACCOUNT};
 use kernel::bindings;
 use kernel::error::code::{EACCES, EEXIST, ENOENT, ENOSPC};
@@ -64,49 +68,17 @@ impl Tables {
 }
 
 /// All objects, by id and by name.
-#[pin_data]
-pub(crate) struct Registry {
+#[pin_data(PinnedDrop)]
+pub struct Registry {
     #[pin]
     ids: XArray,
     #[pin]
     tables: Mutex<Tables>,
 }
 
-/// The registry of the loaded module (set in `init`, cleared at the end of `exit`).
-static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(ptr::null_mut());
-
-/// The module's registry, published for as long as this lives (module init to exit).
-pub(crate) struct Published(Pin<KBox<Registry>>);
-
-impl Published {
-    /// Makes the registry and publishes it.
-    pub(crate) fn new() -> Result<Published> {
-        let registry = KBox::pin_init(Registry::new(), GFP_KERNEL)?;
-        REGISTRY.store(ptr::from_ref(&*registry).cast_mut(), Ordering::Release);
-        Ok(Published(registry))
-    }
-}
-
-impl Drop for Published {
-    fn drop(&mut self) {
-        // The pinned box outlives the pointer: `unpublish` clears it before the box goes.
-        self.0.unpublish();
-    }
-}
-
-/// The module's registry.
-pub(crate) fn registry() -> &'static Registry {
-    let p = REGISTRY.load(Ordering::Acquire);
-    debug_assert!(!p.is_null());
-    // SAFETY: `REGISTRY` points at the pinned registry from module init until module exit
-    // has released every object. Nothing can call in outside that window: files hold a
-    // module reference, objects are all released during exit before the pointer is cleared,
-    // and kernel users of the API live inside this module and are stopped first.
-    unsafe { &*p }
-}
-
 impl Registry {
-    fn new() -> impl PinInit<Self> {
+    /// An empty registry.
+    pub(crate) fn new() -> impl PinInit<Self> {
         let mut key = [0u64; 2];
         // SAFETY: `key` is valid for writing 16 bytes.
         unsafe { bindings::get_random_bytes(key.as_mut_ptr().cast(), 16) };
@@ -120,30 +92,21 @@ impl Registry {
         })
     }
 
-    /// Releases every named object, then forgets the registry. Called at module exit, when
-    /// no file and no kernel user can reach an object any more.
-    fn unpublish(&self) {
-        let all = self.tables.lock().names.take_all();
-        for obj in all.into_iter().flatten() {
-            obj.set_linked(false);
-            drop(obj);
-        }
-        REGISTRY.store(ptr::null_mut(), Ordering::Release);
-    }
-
     /// Creates the object `name`, or with `exclusive == false` opens it if it exists (which
     /// needs read and write permission). Returns the object and whether it is new.
     pub(crate) fn create(
-        &self,
+        self: &Arc<Self>,
         name: &Name,
         mode: u16,
         exclusive: bool,
-    ) -> Result<(Arc<Object>, bool)> {
+    ) -> Result<(Handle, bool)> {
         let mut discard: Option<Arc<Object>> = None;
         let result = self.create_locked(name, mode, exclusive, &mut discard);
-        // `discard` (a failed new object) is dropped here, after the mutex is released.
-        drop(discard);
-        result
+        // `discard` (a failed new object) is given back here, after the mutex is released.
+        if let Some(obj) = discard {
+            self.put(obj);
+        }
+        result.map(|(obj, new)| (Handle::new(self, obj), new))
     }
 
     fn create_locked(
@@ -170,21 +133,23 @@ impl Registry {
 
     /// Creates an anonymous object: charged to the caller and given an id like a named one,
     /// but never in the name table (only its references keep it alive).
-    pub(crate) fn create_anonymous(&self) -> Result<Arc<Object>> {
+    pub(crate) fn create_anonymous(self: &Arc<Self>) -> Result<Handle> {
         let mut discard: Option<Arc<Object>> = None;
         let result = RBTreeNodeReservation::new(GFP_KERNEL).and_then(|reservation| {
             let mut t = self.tables.lock();
             self.new_object(&mut t, reservation, Name::anonymous(), 0o600, &mut discard)?;
             discard.take().ok_or(ENOENT)
         });
-        // As in `create`: a failed new object is dropped after the mutex is released.
-        drop(discard);
-        result
+        // As in `create`: a failed new object is given back after the mutex is released.
+        if let Some(obj) = discard {
+            self.put(obj);
+        }
+        result.map(|obj| Handle::new(self, obj))
     }
 
     /// Makes a new object owned by the caller, within the global and per-user limits,
     /// charges it and gives it an id. It is left in `discard`, so that on a later failure it
-    /// is dropped (and uncharged by its release) only after the mutex behind `t` is released.
+    /// is given back (and uncharged by its release) only after the mutex behind `t` is released.
     fn new_object(
         &self,
         t: &mut Tables,
@@ -225,9 +190,12 @@ impl Registry {
     }
 
     /// Opens the object `name` for the given access.
-    pub(crate) fn open(&self, name: &Name, read: bool, write: bool) -> Result<Arc<Object>> {
-        let t = self.tables.lock();
-        permitted(&t.names, name, read, write).cloned()
+    pub(crate) fn open(self: &Arc<Self>, name: &Name, read: bool, write: bool) -> Result<Handle> {
+        let obj = {
+            let t = self.tables.lock();
+            permitted(&t.names, name, read, write)?.clone()
+        };
+        Ok(Handle::new(self, obj))
     }
 
     /// Removes `name`; its object lives on while referenced. Needs write permission.
@@ -239,18 +207,28 @@ impl Registry {
         };
         if let Some(obj) = removed {
             obj.set_linked(false);
+            self.put(obj);
         }
         Ok(())
     }
 
-    /// Called by an object whose last reference went: removes its id and uncharges its
-    /// owner. Until this returns the object's memory is valid, so walks under the mutex may
+    /// Gives back a reference to an object; the last one releases the object (see
+    /// [`Registry::release`]) before its memory goes. Never called with the mutex held.
+    pub(crate) fn put(&self, obj: Arc<Object>) {
+        if let Some(last) = Arc::into_unique_or_drop(obj) {
+            self.release(&last);
+        }
+    }
+
+    /// Releases an object nobody references any more: removes its id and uncharges its
+    /// owner. Its memory is valid until after this returns, so walks under the mutex may
     /// still read it.
-    pub(crate) fn release(&self, obj: &Object) {
+    fn release(&self, obj: &Object) {
         let mut t = self.tables.lock();
         if obj.id() != 0 {
             self.ids.erase(obj.id());
         }
+        obj.set_released();
         t.uncharge(obj.owner_uid());
     }
 
@@ -304,6 +282,19 @@ impl Registry {
     #[allow(dead_code)]
     pub(crate) fn named(&self) -> usize {
         self.tables.lock().names.len()
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Registry {
+    /// The module and every handle are gone: give back the named objects (their last
+    /// references) before the tables go.
+    fn drop(self: Pin<&mut Self>) {
+        let all = self.tables.lock().names.take_all();
+        for obj in all.into_iter().flatten() {
+            obj.set_linked(false);
+            self.put(obj);
+        }
     }
 }
 

@@ -7,8 +7,10 @@
 //! other kernel code would: by name, through refcounted handles, waiting with deadlines, and
 //! completing from another kernel thread.
 
-use crate::api;
-use crate::object::{Deadline, Object, WaitError};
+use crate::api::{self, Handle};
+use crate::handle::ForeignSlot;
+use crate::object::{Deadline, WaitError};
+use crate::registry::Registry;
 use kernel::bindings;
 use kernel::error::code::{EEXIST, EINVAL, ENOENT};
 use kernel::ffi::{c_int, c_void};
@@ -47,11 +49,11 @@ fn is<T>(r: Result<T>, e: Error) -> bool {
 ///
 /// # Safety
 ///
-/// Only `kthread_run` calls it, with `data` from `Arc::into_raw` of an `Arc<Object>`, whose
-/// reference this function takes over.
+/// Only `kthread_run` calls it, with `data` from `ForeignSlot::fill`, whose handle this
+/// function takes over.
 unsafe extern "C" fn completer(data: *mut c_void) -> c_int {
-    // SAFETY: `data` is the `Arc::into_raw` reference handed over by `complete_from_thread`.
-    let obj = unsafe { Arc::from_raw(data.cast::<Object>()) };
+    // SAFETY: `data` is the handle handed over by `complete_from_thread`.
+    let obj = unsafe { Handle::from_foreign(data) };
     // SAFETY: Sleeping is fine in a kernel thread.
     unsafe { bindings::msleep(30) };
     obj.complete();
@@ -60,8 +62,8 @@ unsafe extern "C" fn completer(data: *mut c_void) -> c_int {
 
 /// Starts a kernel thread that completes `obj` after 30 ms; returns it (with a reference
 /// held) so the caller can `kthread_stop_put` it.
-fn complete_from_thread(obj: &Arc<Object>) -> Option<*mut bindings::task_struct> {
-    let raw = Arc::into_raw(obj.clone());
+fn complete_from_thread(obj: &Handle) -> Option<*mut bindings::task_struct> {
+    let raw = ForeignSlot::new().ok()?.fill(obj.clone());
     // SAFETY: `completer` matches the kthread function signature; the format string is a
     // NUL-terminated literal without conversions.
     let task = unsafe {
@@ -73,8 +75,8 @@ fn complete_from_thread(obj: &Arc<Object>) -> Option<*mut bindings::task_struct>
         )
     };
     if task.is_null() || (task as usize) >= (-4095isize) as usize {
-        // SAFETY: The thread was not created, so the reference is still ours.
-        drop(unsafe { Arc::from_raw(raw) });
+        // SAFETY: The thread was not created, so the handle is still ours.
+        drop(unsafe { Handle::from_foreign(raw) });
         return None;
     }
     // SAFETY: `task` is a valid new kthread; the extra reference lets us stop it even after
@@ -87,46 +89,46 @@ fn complete_from_thread(obj: &Arc<Object>) -> Option<*mut bindings::task_struct>
 }
 
 /// Runs every case; returns the number of failures.
-pub(crate) fn run() -> u32 {
+pub(crate) fn run(reg: &Arc<Registry>) -> u32 {
     let mut h = Harness { n: 0, failed: 0 };
     pr_info!("selftest: KTAP version 1\n");
 
     h.case(
         "api::create makes a named object; EXCL on it gives EEXIST",
         || {
-            let a = api::create(b"kst.create", 0o600, true).map_err(|_| "create")?;
-            if !is(api::create(b"kst.create", 0o600, true), EEXIST) {
+            let a = api::create(reg, b"kst.create", 0o600, true).map_err(|_| "create")?;
+            if !is(api::create(reg, b"kst.create", 0o600, true), EEXIST) {
                 return Err("second exclusive create did not fail with EEXIST");
             }
-            let b = api::create(b"kst.create", 0o600, false).map_err(|_| "open-or-create")?;
+            let b = api::create(reg, b"kst.create", 0o600, false).map_err(|_| "open-or-create")?;
             if a.id() != b.id() || a.name_bytes() != b"kst.create" {
                 return Err("open-or-create returned another object");
             }
-            api::unlink(b"kst.create").map_err(|_| "unlink")
+            api::unlink(reg, b"kst.create").map_err(|_| "unlink")
         },
     );
 
     h.case("api rejects bad names and modes", || {
-        if !is(api::create(b"", 0o600, false), EINVAL)
-            || !is(api::create(b"a b", 0o600, false), EINVAL)
-            || !is(api::create(b"x\x80", 0o600, false), EINVAL)
-            || !is(api::create(b"kst.mode", 0o1000, false), EINVAL)
+        if !is(api::create(reg, b"", 0o600, false), EINVAL)
+            || !is(api::create(reg, b"a b", 0o600, false), EINVAL)
+            || !is(api::create(reg, b"x\x80", 0o600, false), EINVAL)
+            || !is(api::create(reg, b"kst.mode", 0o1000, false), EINVAL)
         {
             return Err("a bad name or mode was accepted");
         }
         let long = [b'x'; 64];
-        match api::create(&long, 0o600, false) {
+        match api::create(reg, &long, 0o600, false) {
             Err(e) if e.to_errno() == -(bindings::ENAMETOOLONG as i32) => Ok(()),
             _ => Err("64-byte name not ENAMETOOLONG"),
         }
     });
 
     h.case("complete/try_wait count like struct completion", || {
-        let c = api::create(b"kst.count", 0o600, true).map_err(|_| "create")?;
+        let c = api::create(reg, b"kst.count", 0o600, true).map_err(|_| "create")?;
         c.complete();
         c.complete();
         let ok = c.done() && c.try_wait() && c.try_wait() && !c.try_wait() && !c.done();
-        api::unlink(b"kst.count").map_err(|_| "unlink")?;
+        api::unlink(reg, b"kst.count").map_err(|_| "unlink")?;
         if ok {
             Ok(())
         } else {
@@ -135,7 +137,7 @@ pub(crate) fn run() -> u32 {
     });
 
     h.case("complete_all lets every wait through until reinit", || {
-        let c = api::create(b"kst.all", 0o600, true).map_err(|_| "create")?;
+        let c = api::create(reg, b"kst.all", 0o600, true).map_err(|_| "create")?;
         c.complete_all();
         for _ in 0..10 {
             c.wait_until(Deadline::Never, || false)
@@ -143,7 +145,7 @@ pub(crate) fn run() -> u32 {
         }
         c.reinit();
         let ok = !c.done() && !c.try_wait();
-        api::unlink(b"kst.all").map_err(|_| "unlink")?;
+        api::unlink(reg, b"kst.all").map_err(|_| "unlink")?;
         if ok {
             Ok(())
         } else {
@@ -154,11 +156,11 @@ pub(crate) fn run() -> u32 {
     h.case(
         "a 20 ms monotonic deadline times out no earlier than 20 ms",
         || {
-            let c = api::create(b"kst.deadline", 0o600, true).map_err(|_| "create")?;
+            let c = api::create(reg, b"kst.deadline", 0o600, true).map_err(|_| "create")?;
             let start = now_ns();
             let r = c.wait_until(Deadline::Monotonic(start + 20_000_000), || false);
             let elapsed = now_ns() - start;
-            api::unlink(b"kst.deadline").map_err(|_| "unlink")?;
+            api::unlink(reg, b"kst.deadline").map_err(|_| "unlink")?;
             if r != Err(WaitError::TimedOut) {
                 return Err("did not time out");
             }
@@ -172,9 +174,9 @@ pub(crate) fn run() -> u32 {
     h.case(
         "the interrupted check stops a wait (kernel-thread stop path)",
         || {
-            let c = api::create(b"kst.intr", 0o600, true).map_err(|_| "create")?;
+            let c = api::create(reg, b"kst.intr", 0o600, true).map_err(|_| "create")?;
             let r = c.wait_until(Deadline::Never, || true);
-            api::unlink(b"kst.intr").map_err(|_| "unlink")?;
+            api::unlink(reg, b"kst.intr").map_err(|_| "unlink")?;
             if r == Err(WaitError::Interrupted) && !c.done() {
                 Ok(())
             } else {
@@ -186,13 +188,13 @@ pub(crate) fn run() -> u32 {
     h.case(
         "a wait is woken by a complete from another kernel thread",
         || {
-            let c = api::create(b"kst.thread", 0o600, true).map_err(|_| "create")?;
+            let c = api::create(reg, b"kst.thread", 0o600, true).map_err(|_| "create")?;
             let task = complete_from_thread(&c).ok_or("kthread_create failed")?;
             let start = now_ns();
             let r = c.wait_until(Deadline::Monotonic(start + 5_000_000_000), || false);
             // SAFETY: We hold a reference on `task` from `complete_from_thread`.
             unsafe { bindings::kthread_stop_put(task) };
-            api::unlink(b"kst.thread").map_err(|_| "unlink")?;
+            api::unlink(reg, b"kst.thread").map_err(|_| "unlink")?;
             if r.is_ok() {
                 Ok(())
             } else {
@@ -204,18 +206,20 @@ pub(crate) fn run() -> u32 {
     h.case(
         "unlink frees the name; handles keep working; open then fails",
         || {
-            let c = api::create(b"kst.unlink", 0o600, true).map_err(|_| "create")?;
-            api::unlink(b"kst.unlink").map_err(|_| "unlink")?;
-            if !is(api::open(b"kst.unlink"), ENOENT) || !is(api::unlink(b"kst.unlink"), ENOENT) {
+            let c = api::create(reg, b"kst.unlink", 0o600, true).map_err(|_| "create")?;
+            api::unlink(reg, b"kst.unlink").map_err(|_| "unlink")?;
+            if !is(api::open(reg, b"kst.unlink"), ENOENT)
+                || !is(api::unlink(reg, b"kst.unlink"), ENOENT)
+            {
                 return Err("name still there");
             }
             c.complete();
             if !c.try_wait() {
                 return Err("handle stopped working");
             }
-            let again = api::create(b"kst.unlink", 0o600, true).map_err(|_| "re-create")?;
+            let again = api::create(reg, b"kst.unlink", 0o600, true).map_err(|_| "re-create")?;
             let fresh = again.id() != c.id() && !again.done();
-            api::unlink(b"kst.unlink").map_err(|_| "unlink again")?;
+            api::unlink(reg, b"kst.unlink").map_err(|_| "unlink again")?;
             if fresh {
                 Ok(())
             } else {
@@ -227,11 +231,11 @@ pub(crate) fn run() -> u32 {
     h.case(
         "a kernel handle and a userspace-visible name share one object",
         || {
-            let k = api::create(b"kst.shared", 0o666, true).map_err(|_| "create")?;
-            let o = api::open(b"kst.shared").map_err(|_| "open")?;
+            let k = api::create(reg, b"kst.shared", 0o666, true).map_err(|_| "create")?;
+            let o = api::open(reg, b"kst.shared").map_err(|_| "open")?;
             o.complete();
             let ok = k.try_wait();
-            api::unlink(b"kst.shared").map_err(|_| "unlink")?;
+            api::unlink(reg, b"kst.shared").map_err(|_| "unlink")?;
             if ok {
                 Ok(())
             } else {

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Completion objects for kernel Lua: the functions `driver/lua/kclua_completion.c` calls.
 //!
-//! A Lua userdata owns one object reference, handed to C as an opaque pointer
-//! (`Arc::into_raw`) and given back by `kcompletion_lua_put` (from `__gc`/`__close`). Every
-//! function here returns normally with a status; raising the Lua error, if any, is left to
-//! the C caller. No Lua error ever unwinds through these frames (see `driver/lua/kclua_vm.c`).
+//! A Lua userdata owns one [`Handle`], handed to C as an opaque pointer
+//! ([`ForeignSlot::fill`]) and given back by `kcompletion_lua_put` (from `__gc`/`__close`).
+//! The constructors get the registry from the script's state (`struct kclua_vm`, set by
+//! `vm.rs`). Every function here returns normally with a status; raising the Lua error, if
+//! any, is left to the C caller. No Lua error ever unwinds through these frames (see
+//! `driver/lua/kclua_vm.c`).
 
 use crate::api;
+use crate::handle::{ForeignSlot, Handle};
 use crate::object::{Deadline, Object, WaitError};
+use crate::registry::Registry;
 use kernel::bindings;
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
@@ -23,12 +27,24 @@ extern "C" {
     fn kclua_should_stop() -> bool;
 }
 
+/// Makes a handle with `make` into the opaque pointer a userdata keeps; the room for it is
+/// allocated first, so that nothing fails once an object is created or opened.
+///
 /// # Safety
 ///
+/// `registry` is a `struct kclua_vm`'s, alive during the call (the script's `Vm` holds it);
 /// `err` must be valid for writing an `int`.
-unsafe fn into_raw(r: Result<Arc<Object>>, err: *mut c_int) -> *const c_void {
-    match r {
-        Ok(obj) => Arc::into_raw(obj).cast(),
+unsafe fn foreign(
+    registry: *const c_void,
+    err: *mut c_int,
+    make: impl FnOnce(&Arc<Registry>) -> Result<Handle>,
+) -> *const c_void {
+    // SAFETY: Per the contract, `registry` points into an `Arc<Registry>` alive during the
+    // call; `ArcBorrow` does not give back its reference.
+    let registry = unsafe { ArcBorrow::<Registry>::from_raw(registry.cast()) };
+    let registry: Arc<Registry> = registry.into();
+    match ForeignSlot::new().and_then(|slot| Ok(slot.fill(make(&registry)?))) {
+        Ok(ptr) => ptr,
         Err(e) => {
             // SAFETY: Per the contract.
             unsafe { *err = e.to_errno() };
@@ -40,10 +56,10 @@ unsafe fn into_raw(r: Result<Arc<Object>>, err: *mut c_int) -> *const c_void {
 /// # Safety
 ///
 /// `obj` came from one of the constructors below and was not given back yet.
-unsafe fn borrow<'a>(obj: *const c_void) -> ArcBorrow<'a, Object> {
-    // SAFETY: Per the contract, `obj` is a live reference owned by a Lua userdata, which
+unsafe fn borrow<'a>(obj: *const c_void) -> &'a Object {
+    // SAFETY: Per the contract, `obj` is a live handle owned by a Lua userdata, which
     // outlives this call.
-    unsafe { ArcBorrow::from_raw(obj.cast()) }
+    unsafe { Handle::borrow_foreign(obj) }
 }
 
 /// # Safety
@@ -56,18 +72,23 @@ unsafe fn name_slice<'a>(name: *const u8, len: usize) -> &'a [u8] {
 
 /// # Safety
 ///
-/// `err` must be valid for writing an `int`.
+/// `registry` is the calling script's `struct kclua_vm`'s; `err` must be valid for writing an
+/// `int`.
 #[no_mangle]
-unsafe extern "C" fn kcompletion_lua_create_anonymous(err: *mut c_int) -> *const c_void {
+unsafe extern "C" fn kcompletion_lua_create_anonymous(
+    registry: *const c_void,
+    err: *mut c_int,
+) -> *const c_void {
     // SAFETY: Per the contract.
-    unsafe { into_raw(api::create_anonymous(), err) }
+    unsafe { foreign(registry, err, api::create_anonymous) }
 }
 
 /// # Safety
 ///
-/// `name` must be valid for reading `len` bytes; `err` must be valid for writing.
+/// As for [`kcompletion_lua_create_anonymous`]; `name` must be valid for reading `len` bytes.
 #[no_mangle]
 unsafe extern "C" fn kcompletion_lua_create(
+    registry: *const c_void,
     name: *const u8,
     len: usize,
     mode: u32,
@@ -78,7 +99,7 @@ unsafe extern "C" fn kcompletion_lua_create(
     let name = unsafe { name_slice(name, len) };
     let mode = u16::try_from(mode).unwrap_or(u16::MAX);
     // SAFETY: Per the function's contract.
-    unsafe { into_raw(api::create(name, mode, exclusive), err) }
+    unsafe { foreign(registry, err, |r| api::create(r, name, mode, exclusive)) }
 }
 
 /// # Safety
@@ -86,6 +107,7 @@ unsafe extern "C" fn kcompletion_lua_create(
 /// As for [`kcompletion_lua_create`].
 #[no_mangle]
 unsafe extern "C" fn kcompletion_lua_open(
+    registry: *const c_void,
     name: *const u8,
     len: usize,
     err: *mut c_int,
@@ -93,17 +115,24 @@ unsafe extern "C" fn kcompletion_lua_open(
     // SAFETY: Per the function's contract.
     let name = unsafe { name_slice(name, len) };
     // SAFETY: Per the function's contract.
-    unsafe { into_raw(api::open(name), err) }
+    unsafe { foreign(registry, err, |r| api::open(r, name)) }
 }
 
 /// # Safety
 ///
-/// `name` must be valid for reading `len` bytes.
+/// `registry` is the calling script's `struct kclua_vm`'s; `name` must be valid for reading
+/// `len` bytes.
 #[no_mangle]
-unsafe extern "C" fn kcompletion_lua_unlink(name: *const u8, len: usize) -> c_int {
+unsafe extern "C" fn kcompletion_lua_unlink(
+    registry: *const c_void,
+    name: *const u8,
+    len: usize,
+) -> c_int {
     // SAFETY: Per the function's contract.
     let name = unsafe { name_slice(name, len) };
-    match api::unlink(name) {
+    // SAFETY: Per the function's contract, `registry` points into a live `Arc<Registry>`.
+    let registry = unsafe { &*registry.cast::<Registry>() };
+    match api::unlink(registry, name) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
@@ -114,8 +143,8 @@ unsafe extern "C" fn kcompletion_lua_unlink(name: *const u8, len: usize) -> c_in
 /// `obj` came from a constructor above and is given back exactly once.
 #[no_mangle]
 unsafe extern "C" fn kcompletion_lua_put(obj: *const c_void) {
-    // SAFETY: Per the contract, this is the reference `into_raw` made.
-    drop(unsafe { Arc::<Object>::from_raw(obj.cast()) });
+    // SAFETY: Per the contract, this is the handle `foreign` made.
+    drop(unsafe { Handle::from_foreign(obj) });
 }
 
 /// # Safety
@@ -196,7 +225,7 @@ unsafe extern "C" fn kcompletion_lua_wait(obj: *const c_void, timeout_ms: i64) -
 #[no_mangle]
 unsafe extern "C" fn kcompletion_lua_name(obj: *const c_void, len: *mut usize) -> *const u8 {
     // SAFETY: Per the function's contract: the object outlives the returned pointer's use.
-    let obj: &Object = unsafe { &*obj.cast::<Object>() };
+    let obj = unsafe { borrow(obj) };
     let name = obj.name_bytes();
     // SAFETY: Per the function's contract.
     unsafe { *len = name.len() };

@@ -2,15 +2,17 @@
 //! `RUN`, `STOP` and `SCRIPTS` on `/dev/kcompletion`: requests copied in and checked, results
 //! copied out.
 
-use super::scripts::scripts;
+use super::scripts::Scripts;
 use super::vm::c_text;
 use crate::abi::*;
 use crate::name::Name;
+use crate::registry::Registry;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
 use kernel::error::code::{EFAULT, EINVAL, EPERM};
 use kernel::ffi::{c_long, c_ulong};
 use kernel::prelude::*;
+use kernel::sync::Arc;
 use kernel::uaccess::UserSlice;
 
 fn need_admin() -> Result {
@@ -23,7 +25,11 @@ fn need_admin() -> Result {
 }
 
 /// `KC_IOC_RUN`.
-pub(crate) fn ioctl_run(arg: c_ulong) -> Result<c_long> {
+pub(crate) fn ioctl_run(
+    scripts: &Scripts,
+    registry: &Arc<Registry>,
+    arg: c_ulong,
+) -> Result<c_long> {
     need_admin()?;
     let mut req: KcRun = UserSlice::new(arg, core::mem::size_of::<KcRun>())
         .reader()
@@ -36,7 +42,7 @@ pub(crate) fn ioctl_run(arg: c_ulong) -> Result<c_long> {
     UserSlice::new(req.source as usize, req.source_len as usize)
         .read_all(&mut source, GFP_KERNEL)?;
     let mut err = KBox::new([0u8; 512], GFP_KERNEL)?;
-    let result = scripts()?.run(name, &source, &mut err[..]);
+    let result = scripts.run(registry, name, &source, &mut err[..]);
     let text = c_text(&err[..]);
     req.error_len = text.len() as u32;
     if req.error_size > 0 && !text.is_empty() {
@@ -53,23 +59,23 @@ pub(crate) fn ioctl_run(arg: c_ulong) -> Result<c_long> {
 }
 
 /// `KC_IOC_STOP`.
-pub(crate) fn ioctl_stop(arg: c_ulong) -> Result<c_long> {
+pub(crate) fn ioctl_stop(scripts: &Scripts, arg: c_ulong) -> Result<c_long> {
     need_admin()?;
     let req: KcName = UserSlice::new(arg, core::mem::size_of::<KcName>())
         .reader()
         .read()?;
-    scripts()?.stop(&Name::from_user(&req)?)?;
+    scripts.stop(&Name::from_user(&req)?)?;
     Ok(0)
 }
 
 /// `KC_IOC_SCRIPTS`.
-pub(crate) fn ioctl_scripts(arg: c_ulong) -> Result<c_long> {
+pub(crate) fn ioctl_scripts(scripts: &Scripts, arg: c_ulong) -> Result<c_long> {
     let mut req: KcScripts = UserSlice::new(arg, core::mem::size_of::<KcScripts>())
         .reader()
         .read()?;
     let cap = req.capacity.min(KC_SCRIPTS_MAX) as usize;
     let mut infos = KVec::with_capacity(cap, GFP_KERNEL)?;
-    req.count = scripts()?.list(&mut infos, cap)?;
+    req.count = scripts.list(&mut infos, cap)?;
     let size = core::mem::size_of::<KcScriptInfo>();
     let mut out = UserSlice::new(req.entries as usize, infos.len() * size).writer();
     for i in infos.iter() {

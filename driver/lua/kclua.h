@@ -16,8 +16,9 @@ struct kclua_vm;
 #define KCLUA_NAME_MAX 63
 
 /* kclua_vm.c, called from Rust. */
-struct kclua_vm *kclua_vm_new(const char *name, size_t name_len, const char *source,
-			      size_t source_len, char *err, size_t errlen, int *errcode);
+struct kclua_vm *kclua_vm_new(const void *registry, const char *name, size_t name_len,
+			      const char *source, size_t source_len, char *err, size_t errlen,
+			      int *errcode);
 int kclua_vm_run(struct kclua_vm *vm, char *err, size_t errlen);
 void kclua_vm_close(struct kclua_vm *vm);
 void kclua_vm_free(struct kclua_vm *vm);
@@ -36,6 +37,7 @@ bool kclua_should_stop(void);
  * logs through it). */
 struct kclua_vm {
 	struct lua_State *L;
+	const void *registry; /* the module's registry, for the completion module (Rust's) */
 	size_t used; /* bytes allocated now; written by the script's thread only */
 	size_t cap;
 	unsigned int calls; /* allocator calls, to yield the CPU every KCLUA_ALLOC_RESCHED */
@@ -65,11 +67,11 @@ enum kclua_wait_result {
 	KCLUA_WAIT_INTERRUPT = 2,
 	KCLUA_WAIT_UNKNOWN = 3,
 };
-const void *kcompletion_lua_create_anonymous(int *err);
-const void *kcompletion_lua_create(const char *name, size_t len, u32 mode, bool exclusive,
-				   int *err);
-const void *kcompletion_lua_open(const char *name, size_t len, int *err);
-int kcompletion_lua_unlink(const char *name, size_t len);
+const void *kcompletion_lua_create_anonymous(const void *registry, int *err);
+const void *kcompletion_lua_create(const void *registry, const char *name, size_t len, u32 mode,
+				   bool exclusive, int *err);
+const void *kcompletion_lua_open(const void *registry, const char *name, size_t len, int *err);
+int kcompletion_lua_unlink(const void *registry, const char *name, size_t len);
 void kcompletion_lua_put(const void *obj);
 void kcompletion_lua_complete(const void *obj);
 void kcompletion_lua_complete_all(const void *obj);

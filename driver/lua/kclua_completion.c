@@ -120,13 +120,13 @@ static int kclua_new(lua_State *L)
 
 	if (lua_isnoneornil(L, 1)) {
 		c = kclua_new_udata(L);
-		obj = kcompletion_lua_create_anonymous(&err);
+		obj = kcompletion_lua_create_anonymous(kclua_vm_of(L)->registry, &err);
 		return kclua_push_object(L, c, obj, err);
 	}
 	name = luaL_checklstring(L, 1, &len);
 	mode = kclua_mode_arg(L, 2);
 	c = kclua_new_udata(L);
-	obj = kcompletion_lua_create(name, len, mode, false, &err);
+	obj = kcompletion_lua_create(kclua_vm_of(L)->registry, name, len, mode, false, &err);
 	return kclua_push_object(L, c, obj, err);
 }
 
@@ -137,7 +137,7 @@ static int kclua_open(lua_State *L)
 	const char *name = luaL_checklstring(L, 1, &len);
 	struct kclua_completion *c = kclua_new_udata(L);
 	int err = 0;
-	const void *obj = kcompletion_lua_open(name, len, &err);
+	const void *obj = kcompletion_lua_open(kclua_vm_of(L)->registry, name, len, &err);
 
 	return kclua_push_object(L, c, obj, err);
 }
@@ -147,7 +147,7 @@ static int kclua_unlink(lua_State *L)
 {
 	size_t len;
 	const char *name = luaL_checklstring(L, 1, &len);
-	int err = kcompletion_lua_unlink(name, len);
+	int err = kcompletion_lua_unlink(kclua_vm_of(L)->registry, name, len);
 
 	if (err)
 		return kclua_fail(L, err);

@@ -130,8 +130,9 @@ static void kclua_copy_error(lua_State *L, char *err, size_t errlen)
 		snprintf(err, errlen, "(error object is a %s value)", luaL_typename(L, -1));
 }
 
-struct kclua_vm *kclua_vm_new(const char *name, size_t name_len, const char *source,
-			      size_t source_len, char *err, size_t errlen, int *errcode)
+struct kclua_vm *kclua_vm_new(const void *registry, const char *name, size_t name_len,
+			      const char *source, size_t source_len, char *err, size_t errlen,
+			      int *errcode)
 {
 	struct kclua_vm *vm;
 	char chunkname[KCLUA_NAME_MAX + 2];
@@ -146,6 +147,7 @@ struct kclua_vm *kclua_vm_new(const char *name, size_t name_len, const char *sou
 	if (!vm)
 		return NULL;
 	memcpy(vm->name, name, name_len);
+	vm->registry = registry;
 	vm->cap = kclua_memory_cap();
 	ratelimit_state_init(&vm->print_rs, 5 * HZ, 200);
 	ratelimit_state_init(&vm->warn_rs, 5 * HZ, 10);

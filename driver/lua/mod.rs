@@ -25,4 +25,4 @@ mod scripts;
 mod vm;
 
 pub(crate) use ioctl::{ioctl_run, ioctl_scripts, ioctl_stop};
-pub(crate) use scripts::Published as PublishedScripts;
+pub(crate) use scripts::{Running, Scripts};

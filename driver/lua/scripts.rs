@@ -3,15 +3,15 @@
 //!
 //! `STOP` on a running script stops it (a wait returns `nil, "interrupt"`, the count hook
 //! fails every instruction) and leaves it listed with its final state; `STOP` on an ended
-//! script reaps it, and so does a later `RUN` of the same name. Module exit stops every
-//! script before the registry goes.
+//! script reaps it, and so does a later `RUN` of the same name. The module owns the table
+//! through [`Running`], whose drop (module exit) stops every script before the registry goes;
+//! the device's files reach it through their context.
 
 use super::script::Script;
 use super::vm::Vm;
 use crate::abi::*;
 use crate::name::Name;
-use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use crate::registry::Registry;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::error::code::{EEXIST, ENOENT, ENOSPC};
 use kernel::new_mutex;
@@ -39,36 +39,26 @@ pub(crate) struct Scripts {
     run_lock: Mutex<()>,
 }
 
-/// The table of the loaded module (set in `init`, cleared at exit).
-static SCRIPTS: AtomicPtr<Scripts> = AtomicPtr::new(ptr::null_mut());
+/// The module's script table: stops every script when dropped (module exit, once no file can
+/// reach the table any more).
+pub(crate) struct Running(Arc<Scripts>);
 
-/// The script table, published for the ioctls for as long as this lives.
-pub(crate) struct Published(Pin<KBox<Scripts>>);
+impl Running {
+    /// An empty table.
+    pub(crate) fn new() -> Result<Running> {
+        Ok(Running(Arc::pin_init(Scripts::new(), GFP_KERNEL)?))
+    }
 
-impl Published {
-    /// Makes the table and publishes it.
-    pub(crate) fn new() -> Result<Published> {
-        let scripts = KBox::pin_init(Scripts::new(), GFP_KERNEL)?;
-        SCRIPTS.store(ptr::from_ref(&*scripts).cast_mut(), Ordering::Release);
-        Ok(Published(scripts))
+    /// The table, for the device's files.
+    pub(crate) fn scripts(&self) -> Arc<Scripts> {
+        self.0.clone()
     }
 }
 
-impl Drop for Published {
+impl Drop for Running {
     fn drop(&mut self) {
-        // Clears the pointer, then stops every script, before the box goes.
-        self.0.unpublish();
+        self.0.stop_all();
     }
-}
-
-pub(super) fn scripts() -> Result<&'static Scripts> {
-    let p = SCRIPTS.load(Ordering::Acquire);
-    if p.is_null() {
-        return Err(ENOENT);
-    }
-    // SAFETY: `SCRIPTS` points at the pinned table from `publish` until `unpublish`, and the
-    // ioctls that call this hold a file of the module, which unpublishes only at exit.
-    Ok(unsafe { &*p })
 }
 
 impl Scripts {
@@ -80,8 +70,7 @@ impl Scripts {
     }
 
     /// Stops every script and drops them (module exit: no ioctl can run any more).
-    fn unpublish(&self) {
-        SCRIPTS.store(ptr::null_mut(), Ordering::Release);
+    fn stop_all(&self) {
         let _run = self.run_lock.lock();
         let mut taken: [Option<Arc<Script>>; KC_SCRIPTS_MAX as usize] =
             [const { None }; KC_SCRIPTS_MAX as usize];
@@ -94,11 +83,18 @@ impl Scripts {
         for s in taken.iter().flatten() {
             s.collect_thread();
         }
-        // `taken` drops here, with no lock but `run_lock` held: each drop closes a Lua state
-        // (registry mutex only, which never nests the other way).
+        // `taken` drops here, with no lock but `run_lock` held: each drop closes a Lua state,
+        // whose handles go back to the registry (its mutex only, which never nests the other
+        // way).
     }
 
-    pub(super) fn run(&self, name: Name, source: &[u8], err: &mut [u8]) -> Result {
+    pub(super) fn run(
+        &self,
+        registry: &Arc<Registry>,
+        name: Name,
+        source: &[u8],
+        err: &mut [u8],
+    ) -> Result {
         let _run = self.run_lock.lock();
         let (slot, old) = {
             let mut slots = self.slots.lock();
@@ -123,7 +119,7 @@ impl Scripts {
             old.collect_thread();
             drop(old);
         }
-        let vm = Vm::new(name.as_bytes(), source, err)?;
+        let vm = Vm::new(registry.clone(), name.as_bytes(), source, err)?;
         // On failure the initializer, and with it `vm`, is dropped: the state is freed.
         let script = Arc::pin_init(Script::new(name, vm), GFP_KERNEL)?;
         script.start()?;
