@@ -3,9 +3,9 @@
 //! from and to userspace as plain bytes, and the records built from kernel state.
 
 use crate::abi::*;
+use crate::compat::{AsBytes, FromBytes};
 use crate::ffi;
 use crate::object::Snapshot;
-use kernel::types::{AsBytes, FromBytes};
 
 // SAFETY (every impl below): these are `#[repr(C)]` structs of integers and byte arrays with
 // no padding (explicit `reserved` fields), so every bit pattern is valid and no byte is
@@ -50,7 +50,7 @@ impl From<&Snapshot> for KcInfo {
             uid: unsafe { ffi::kcompletion_uid_to_user(s.owner_uid) },
             // SAFETY: As above.
             gid: unsafe { ffi::kcompletion_gid_to_user(s.owner_gid) },
-            mode: s.mode as u32,
+            mode: u32::from(s.mode),
             flags: if s.linked { KC_INFO_LINKED } else { 0 },
             name_len: s.name.as_bytes().len() as u32,
             reserved: 0,

@@ -8,6 +8,7 @@
 //! complete-all, reinit) is the file's `f_mode`, fixed at open time.
 
 use crate::abi::*;
+use crate::compat::{AsBytes, FromBytes};
 use crate::completion::{deadline_from_user, POLL_ERROR, POLL_READABLE};
 use crate::ffi;
 use crate::handle::{ForeignSlot, Handle};
@@ -23,21 +24,19 @@ use kernel::error::from_err_ptr;
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::prelude::*;
 use kernel::sync::Arc;
-use kernel::types::{AsBytes, FromBytes};
-use kernel::uaccess::UserSlice;
 
 /// `FMODE_READ` and `FMODE_WRITE` from `<linux/fs.h>` (cast macros bindgen does not export).
 const FMODE_READ: u32 = 0x1;
 const FMODE_WRITE: u32 = 0x2;
 
 fn read_arg<T: FromBytes>(arg: c_ulong) -> Result<T> {
-    UserSlice::new(arg, core::mem::size_of::<T>())
+    crate::compat::user_slice(arg, core::mem::size_of::<T>())
         .reader()
         .read::<T>()
 }
 
 fn write_arg<T: AsBytes>(arg: c_ulong, value: &T) -> Result {
-    UserSlice::new(arg, core::mem::size_of::<T>())
+    crate::compat::user_slice(arg, core::mem::size_of::<T>())
         .writer()
         .write(value)
 }
@@ -159,7 +158,7 @@ fn list(registry: &Registry, arg: c_ulong) -> Result<c_long> {
     let mut snaps = KVec::with_capacity(req.capacity as usize, GFP_KERNEL)?;
     let next = registry.list(req.cursor, req.capacity as usize, false, &mut snaps)?;
     let size = core::mem::size_of::<KcInfo>();
-    let mut out = UserSlice::new(req.entries as usize, snaps.len() * size).writer();
+    let mut out = crate::compat::user_slice(req.entries as usize, snaps.len() * size).writer();
     for s in snaps.iter() {
         out.write(&KcInfo::from(s))?;
     }
@@ -219,7 +218,7 @@ fn obj_ioctl(obj: &Object, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<c_l
         }
         KC_IOC_DONE => {
             need(readable)?;
-            Ok(obj.done() as c_long)
+            Ok(c_long::from(obj.done()))
         }
         KC_IOC_INFO => {
             need(readable)?;

@@ -30,7 +30,10 @@ mod selftest;
 mod siphash;
 mod xarray;
 
-module! {
+#[macro_use]
+mod compat;
+
+kc_module! {
     type: KCompletionModule,
     name: "kcompletion",
     author: "The kcompletion developers",

@@ -5,7 +5,6 @@ use crate::abi::{KcName, KC_NAME_MAX};
 use kernel::bindings;
 use kernel::error::{code::EINVAL, Error};
 use kernel::prelude::*;
-use kernel::uaccess::UserSlice;
 
 /// A validated name, stored inline so an object needs no second allocation.
 #[derive(Clone, Copy)]
@@ -52,7 +51,7 @@ impl Name {
             return Err(enametoolong());
         }
         let mut buf = [0u8; KC_NAME_MAX];
-        UserSlice::new(arg.ptr as usize, len)
+        crate::compat::user_slice(arg.ptr as usize, len)
             .reader()
             .read_slice(&mut buf[..len])?;
         Self::new(&buf[..len])

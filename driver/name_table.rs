@@ -134,6 +134,8 @@ impl NameTable {
     /// Takes every object out of the table (module unload).
     pub(crate) fn take_all(&mut self) -> KVVec<Option<Arc<Object>>> {
         self.len = 0;
+        // Not `mem::take`: 6.12's `KVVec` has no `Default`.
+        #[allow(clippy::mem_replace_with_default)]
         core::mem::replace(&mut self.slots, KVVec::new())
     }
 }

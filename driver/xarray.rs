@@ -56,21 +56,21 @@ impl XArray {
     /// Removes the entry at `id`, if any.
     pub(crate) fn erase(&self, id: u32) {
         // SAFETY: The XArray is initialised; `xa_erase` takes its lock itself.
-        unsafe { bindings::xa_erase(self.xa.get(), id as _) };
+        unsafe { bindings::xa_erase(self.xa.get(), id as usize) };
     }
 
     /// The entry at `id`, or null.
     pub(crate) fn load(&self, id: u32) -> *mut c_void {
         // SAFETY: The XArray is initialised; `xa_load` takes the RCU read lock itself.
-        unsafe { bindings::xa_load(self.xa.get(), id as _) }
+        unsafe { bindings::xa_load(self.xa.get(), id as usize) }
     }
 
     /// The first entry with an id at least `from`, and that id.
     pub(crate) fn find_from(&self, from: u32) -> Option<(u32, *mut c_void)> {
-        let mut index = from as _;
+        let mut index = from as usize;
         // SAFETY: The XArray is initialised; `index` is valid for reading and writing.
         let entry =
-            unsafe { bindings::xa_find(self.xa.get(), &mut index, u32::MAX as _, XA_PRESENT) };
+            unsafe { bindings::xa_find(self.xa.get(), &mut index, u32::MAX as usize, XA_PRESENT) };
         if entry.is_null() {
             None
         } else {

@@ -23,6 +23,7 @@
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/version.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -251,15 +252,29 @@ int kclua_vm_run(struct kclua_vm *vm, char *err, size_t errlen)
 	return rc;
 }
 
+/* Lines a ratelimit suppressed: a plain int until 6.15, an atomic_t with an accessor since. */
+static int kclua_ratelimit_missed(struct ratelimit_state *rs)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
+	return ratelimit_state_get_miss(rs);
+#else
+	return rs->missed;
+#endif
+}
+
 void kclua_vm_close(struct kclua_vm *vm)
 {
+	int print_missed, warn_missed;
+
 	if (vm->L) {
 		lua_close(vm->L);
 		vm->L = NULL;
 		/* the ratelimits' flag RATELIMIT_MSG_ON_RELEASE keeps them quiet until here */
-		if (vm->print_rs.missed || vm->warn_rs.missed)
+		print_missed = kclua_ratelimit_missed(&vm->print_rs);
+		warn_missed = kclua_ratelimit_missed(&vm->warn_rs);
+		if (print_missed || warn_missed)
 			pr_info("kcompletion: [%s] ratelimited: %d print and %d warning lines suppressed\n",
-				vm->name, vm->print_rs.missed, vm->warn_rs.missed);
+				vm->name, print_missed, warn_missed);
 	}
 }
 

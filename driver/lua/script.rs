@@ -13,6 +13,7 @@
 
 use super::vm::{c_text, Vm};
 use crate::abi::*;
+use crate::compat::ARef;
 use crate::name::Name;
 use core::ptr;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -23,7 +24,6 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::task::Task;
-use kernel::types::ARef;
 
 /// Error text of a script, cut to what `SCRIPTS` reports.
 struct ErrorText {
@@ -100,7 +100,7 @@ impl Script {
                 Some(script_thread),
                 ptr::from_ref::<Script>(self).cast_mut().cast(),
                 bindings::NUMA_NO_NODE,
-                c"%s".as_ptr().cast::<c_char>(),
+                kernel::c_str!("%s").as_char_ptr(),
                 comm.as_ptr().cast::<c_char>(),
             )
         })?;

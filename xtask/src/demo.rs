@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use crate::initramfs::GuestSpec;
 use crate::kernel::Flavour;
+use crate::kernels::KernelLine;
 use crate::prepare::{build_initrd, job_conf, prepare, MODULE_PATH};
 use crate::qemu::{self, BootOptions, Echo};
 use crate::util;
 use crate::vm::job_exit_code;
 
-pub fn cmd_demo() -> Result<i32> {
-    let p = prepare(Flavour::Debug, true)?;
+pub fn cmd_demo(line: KernelLine) -> Result<i32> {
+    let p = prepare(line, Flavour::Debug, true)?;
     let demo = util::repo_root().join("tests/demo.sh");
     let script =
         std::fs::read_to_string(&demo).with_context(|| format!("read {}", demo.display()))?;

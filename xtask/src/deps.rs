@@ -1,10 +1,12 @@
-//! Host dependencies: apt packages, bindgen, the kernel source tree.
+//! Host dependencies: apt packages, bindgen, the kernel source tree (per kernel line:
+//! `kernels.rs`).
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::apt;
+use crate::kernels::{self, KernelLine};
 use crate::util::{self, cmd_output};
 
 /// apt packages the bench needs on a Debian 12 host.
@@ -31,17 +33,20 @@ pub const APT_PACKAGES: &[&str] = &[
     "luajit",
     "linux-source-6.12",
     "qemu-system-x86",
+    // Linux 7.3 needs LLVM >= 17: Debian 12's clang-19 (`LLVM=-19`), and its libclang for
+    // bindgen.
+    "clang-19",
+    "lld-19",
+    "llvm-19",
+    "libclang1-19",
+    // The DKMS build of the driver against both cached trees.
+    "dkms",
 ];
 
-pub const KERNEL_SOURCE_PACKAGE: &str = "linux-source-6.12";
-pub const KERNEL_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
-pub const BINDGEN_VERSION: &str = "0.69.5";
-/// Oldest bindgen Linux 6.12 accepts.
-const BINDGEN_MIN: (u32, u32, u32) = (0, 65, 1);
-
-/// Everything later stages need to know about the toolchain.
+/// Everything later stages need to know about the toolchain of one kernel line.
 #[derive(Debug, Clone)]
 pub struct Toolchain {
+    pub line: KernelLine,
     /// Folder holding the `bindgen` binary; prepended to PATH for kbuild.
     pub bindgen_dir: PathBuf,
     pub bindgen_version: String,
@@ -184,13 +189,13 @@ fn parse_version(s: &str) -> Option<(u32, u32, u32)> {
     Some((it.next()??, it.next()??, it.next().flatten().unwrap_or(0)))
 }
 
-fn bindgen_at(path: &Path) -> Option<String> {
+fn bindgen_at(path: &Path, min: (u32, u32, u32)) -> Option<String> {
     let out = Command::new(path).arg("--version").output().ok()?;
     if !out.status.success() {
         return None;
     }
     let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    (parse_version(&v)? >= BINDGEN_MIN).then_some(v)
+    (parse_version(&v)? >= min).then_some(v)
 }
 
 fn cargo_bin_dir() -> PathBuf {
@@ -200,90 +205,59 @@ fn cargo_bin_dir() -> PathBuf {
         .join("bin")
 }
 
-/// Find a recent enough bindgen (`~/.cargo/bin` first, then PATH), or
-/// `cargo install` it.
-pub fn ensure_bindgen() -> Result<(PathBuf, String)> {
-    let mut candidates = vec![cargo_bin_dir()];
-    if let Some(p) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&p));
+/// Find a bindgen recent enough for `line`, or `cargo install` it: for 6.12 in
+/// `~/.cargo/bin` first, then PATH; for 7.3 in a folder of the cache of its own.
+pub fn ensure_bindgen(cache: &Path, line: KernelLine) -> Result<(PathBuf, String)> {
+    let min = line.bindgen_min();
+    let root = line.bindgen_root(cache);
+    let mut candidates = vec![match &root {
+        Some(r) => r.join("bin"),
+        None => cargo_bin_dir(),
+    }];
+    if root.is_none() {
+        if let Some(p) = std::env::var_os("PATH") {
+            candidates.extend(std::env::split_paths(&p));
+        }
     }
     for dir in &candidates {
         let b = dir.join("bindgen");
         if b.is_file() {
-            if let Some(v) = bindgen_at(&b) {
+            if let Some(v) = bindgen_at(&b, min) {
                 return Ok((dir.clone(), v));
             }
         }
     }
+    let version = line.bindgen_install();
     util::stage(
         "deps",
-        &format!("installing bindgen-cli {BINDGEN_VERSION} with cargo (~2 min)"),
+        &format!(
+            "installing bindgen-cli {version} with cargo for Linux {} (~2 min)",
+            line.name()
+        ),
     );
     let mut c = Command::new(util::cargo());
-    c.args([
-        "install",
-        "--locked",
-        "bindgen-cli",
-        "--version",
-        BINDGEN_VERSION,
-    ]);
+    c.args(["install", "--locked", "bindgen-cli", "--version", version]);
+    if let Some(r) = &root {
+        c.arg("--root").arg(r);
+    }
     util::run(&mut c, "cargo install bindgen-cli")?;
-    let dir = cargo_bin_dir();
-    let v =
-        bindgen_at(&dir.join("bindgen")).context("bindgen still not usable after cargo install")?;
+    let dir = candidates[0].clone();
+    let v = bindgen_at(&dir.join("bindgen"), min)
+        .context("bindgen still not usable after cargo install")?;
     Ok((dir, v))
 }
 
-/// Unpack the kernel source (if needed) into the cache and return its path.
-/// Unpacks into a temporary folder first and renames it at the end, so an
-/// interrupted unpack is never mistaken for a complete tree.
-pub fn ensure_kernel_source(cache: &Path, pkg_version: &str) -> Result<PathBuf> {
-    let upstream = pkg_version.split('-').next().unwrap_or(pkg_version);
-    let dir = cache.join(format!("linux-{upstream}"));
-    if dir.join("Makefile").is_file() && dir.join("rust").is_dir() {
-        return Ok(dir);
-    }
-    std::fs::create_dir_all(cache)?;
-    let tmp = cache.join(format!(".unpack-linux-{upstream}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp)?;
-    util::stage(
-        "deps",
-        &format!("unpacking {KERNEL_TARBALL} to {} (~20 s)", dir.display()),
-    );
-    let mut c = Command::new("tar");
-    c.arg("-xf").arg(KERNEL_TARBALL).arg("-C").arg(&tmp);
-    util::run(&mut c, "tar -xf kernel source")?;
-    let inner = std::fs::read_dir(&tmp)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| p.join("Makefile").is_file())
-        .context("kernel tarball holds no source folder")?;
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    std::fs::rename(&inner, &dir)?;
-    let _ = std::fs::remove_dir_all(&tmp);
-    Ok(dir)
-}
-
-/// Check and install everything; return the toolchain description.
-pub fn ensure_all(cache: &Path) -> Result<Toolchain> {
+/// Check and install everything for `line`; return its toolchain description.
+pub fn ensure_all(cache: &Path, line: KernelLine) -> Result<Toolchain> {
     ensure_apt()?;
-    let (bindgen_dir, bindgen_version) = ensure_bindgen()?;
+    let (bindgen_dir, bindgen_version) = ensure_bindgen(cache, line)?;
     let rustc_version = cmd_output(Command::new("/usr/bin/rustc").arg("--version"))
         .context("/usr/bin/rustc --version")?
         .trim()
         .to_string();
-    let kernel_package_version = cmd_output(Command::new("dpkg-query").args([
-        "-W",
-        "-f=${Version}",
-        KERNEL_SOURCE_PACKAGE,
-    ]))?
-    .trim()
-    .to_string();
-    let kernel_src = ensure_kernel_source(cache, &kernel_package_version)?;
+    let (kernel_src, kernel_package_version) = kernels::ensure_source(cache, line)?;
     Ok(Toolchain {
+        line,
         bindgen_dir,
         bindgen_version,
         rustc_version,
@@ -300,8 +274,10 @@ mod tests {
     fn versions() {
         assert_eq!(parse_version("bindgen 0.69.5"), Some((0, 69, 5)));
         assert_eq!(parse_version("bindgen 0.60.1"), Some((0, 60, 1)));
-        assert!(parse_version("bindgen 0.60.1").unwrap() < BINDGEN_MIN);
-        assert!(parse_version("bindgen 0.69.5").unwrap() >= BINDGEN_MIN);
+        let min = KernelLine::V6_12.bindgen_min();
+        assert!(parse_version("bindgen 0.60.1").unwrap() < min);
+        assert!(parse_version("bindgen 0.69.5").unwrap() >= min);
+        assert!(parse_version("bindgen 0.69.5").unwrap() < KernelLine::V7_3.bindgen_min());
         assert_eq!(parse_version("nothing"), None);
     }
 }

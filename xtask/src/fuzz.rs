@@ -9,7 +9,7 @@ use crate::vm::cmd_vm;
 pub fn cmd_fuzz(calls: u64, seed: Option<u64>, threads: u32, timeout: u64) -> Result<i32> {
     cmd_vm(
         &[],
-        Flavour::Debug,
+        (crate::kernels::KernelLine::V6_12, Flavour::Debug),
         timeout,
         false,
         true,

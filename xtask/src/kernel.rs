@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::deps::Toolchain;
+use crate::kernels::KernelLine;
 use crate::util;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,6 +39,7 @@ impl Flavour {
 /// A built kernel tree.
 #[derive(Debug, Clone)]
 pub struct Kernel {
+    pub line: KernelLine,
     pub flavour: Flavour,
     pub build_dir: PathBuf,
     pub bzimage: PathBuf,
@@ -52,18 +54,19 @@ fn kconfig_dir() -> PathBuf {
     util::repo_root().join("tests/kconfig")
 }
 
-/// `make` with the variables every kernel and module build must share.
+/// `make` with the variables every kernel and module build of the line must share.
 /// `BINDGEN=bindgen` (found via PATH) exactly as the cache was first built,
 /// so kbuild sees unchanged command lines.
 pub fn make_cmd(tc: &Toolchain, dir: &Path) -> Command {
     let mut c = Command::new("make");
     c.current_dir(dir);
+    c.arg(format!("LLVM={}", tc.line.llvm()));
     c.args([
-        "LLVM=1",
         "RUSTC=/usr/bin/rustc",
         "RUSTDOC=/usr/bin/rustdoc",
         "BINDGEN=bindgen",
     ]);
+    c.env("LIBCLANG_PATH", tc.line.libclang_dir());
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs = vec![tc.bindgen_dir.clone()];
     dirs.extend(std::env::split_paths(&path));
@@ -97,13 +100,15 @@ fn config_lines(fragment: &str) -> String {
         .collect()
 }
 
-/// Build (or reuse) the kernel of `flavour` in `<cache>/build-<flavour>`.
+/// Build (or reuse) the kernel of `tc`'s line and `flavour` in the cache
+/// (`KernelLine::build_dir_name`).
 pub fn ensure_kernel(tc: &Toolchain, cache: &Path, flavour: Flavour) -> Result<Kernel> {
-    let tag = format!("kernel {}", flavour.name());
-    let build_dir = cache.join(format!("build-{}", flavour.name()));
+    let tag = format!("kernel {} {}", tc.line.name(), flavour.name());
+    let build_dir = cache.join(tc.line.build_dir_name(flavour.name()));
     let key = cache_key(tc, flavour)?;
     let bzimage = build_dir.join("arch/x86/boot/bzImage");
     let kernel = Kernel {
+        line: tc.line,
         flavour,
         build_dir: build_dir.clone(),
         bzimage: bzimage.clone(),
@@ -157,18 +162,12 @@ pub fn ensure_kernel(tc: &Toolchain, cache: &Path, flavour: Flavour) -> Result<K
 }
 
 /// Every `CONFIG_X=y` of the fragments must have survived olddefconfig;
-/// a dropped option means a dependency is missing from the fragment.
+/// a dropped option means a dependency is missing from the fragment. An option the
+/// tree does not know at all (not even as "is not set") is only noted: the fragments
+/// serve both kernel lines, and 7.3 has no `PROC_SYSCTL` (sysctl is part of procfs).
 fn check_config(build_dir: &Path, flavour: Flavour) -> Result<()> {
     let cfg = std::fs::read_to_string(build_dir.join(".config"))?;
-    let mut dropped = Vec::new();
-    for frag in flavour.fragments() {
-        let text = std::fs::read_to_string(kconfig_dir().join(format!("{frag}.config")))?;
-        for line in text.lines().map(str::trim) {
-            if line.starts_with("CONFIG_") && !cfg.lines().any(|l| l.trim() == line) {
-                dropped.push(format!("{line} ({frag}.config)"));
-            }
-        }
-    }
+    let (dropped, unknown) = config_misses(&cfg, flavour)?;
     if !dropped.is_empty() {
         util::stage(
             "kernel",
@@ -178,7 +177,39 @@ fn check_config(build_dir: &Path, flavour: Flavour) -> Result<()> {
             ),
         );
     }
+    if !unknown.is_empty() {
+        util::stage(
+            "kernel",
+            &format!("options this kernel does not have: {}", unknown.join(", ")),
+        );
+    }
     Ok(())
+}
+
+/// The fragments' options missing from `cfg`: (dropped, unknown to this tree).
+fn config_misses(cfg: &str, flavour: Flavour) -> Result<(Vec<String>, Vec<String>)> {
+    let (mut dropped, mut unknown) = (Vec::new(), Vec::new());
+    for frag in flavour.fragments() {
+        let text = std::fs::read_to_string(kconfig_dir().join(format!("{frag}.config")))?;
+        for line in text.lines().map(str::trim) {
+            let Some((name, _)) = line.split_once('=') else {
+                continue;
+            };
+            if !line.starts_with("CONFIG_") || cfg.lines().any(|l| l.trim() == line) {
+                continue;
+            }
+            let known = cfg
+                .lines()
+                .any(|l| l.starts_with(&format!("{name}=")) || l == format!("# {name} is not set"));
+            let entry = format!("{line} ({frag}.config)");
+            if known {
+                dropped.push(entry);
+            } else {
+                unknown.push(entry);
+            }
+        }
+    }
+    Ok((dropped, unknown))
 }
 
 /// Build an out-of-tree module in `dir` (kbuild `M=`). Fails on any
@@ -246,18 +277,21 @@ pub fn build_driver(tc: &Toolchain, kernel: &Kernel) -> Result<Option<PathBuf>> 
         return Ok(None);
     }
     prepare_driver_sources(&dir)?;
-    // The debug module is built in driver/ itself; other flavours in a mirror of the sources
-    // (target/xtask/kmod-<flavour>/), so flavours never rebuild over each other's objects
-    // or hand a guest the other flavour's .ko.
-    let (dir, log) = match kernel.flavour {
-        Flavour::Debug => (dir, util::target_dir().join("xtask/driver-build.log")),
-        fl => {
-            let root = util::target_dir().join(format!("xtask/kmod-{}", fl.name()));
+    // The 6.12 debug module is built in driver/ itself; other kernels in a mirror of the
+    // sources (target/xtask/kmod-<build dir>/), so kernels never rebuild over each other's
+    // objects or hand a guest another kernel's .ko.
+    let (dir, log) = match (kernel.line, kernel.flavour) {
+        (KernelLine::V6_12, Flavour::Debug) => {
+            (dir, util::target_dir().join("xtask/driver-build.log"))
+        }
+        (line, fl) => {
+            let name = line.build_dir_name(fl.name());
+            let root = util::target_dir().join(format!("xtask/kmod-{name}"));
             // The whole module source is under driver/, the ABI (uapi/abi.rs) included.
             mirror_sources(&dir, &root.join("driver"))?;
             (
                 root.join("driver"),
-                util::target_dir().join(format!("xtask/driver-build-{}.log", fl.name())),
+                util::target_dir().join(format!("xtask/driver-build-{name}.log")),
             )
         }
     };
@@ -292,7 +326,7 @@ fn build_product(name: &str) -> bool {
 }
 
 /// Copies the module sources of `from` (recursively, without build products) to `to`.
-fn mirror_sources(from: &Path, to: &Path) -> Result<()> {
+pub fn mirror_sources(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for e in std::fs::read_dir(from)?.filter_map(|e| e.ok()) {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -311,7 +345,7 @@ fn mirror_sources(from: &Path, to: &Path) -> Result<()> {
 /// driver/lua/prepare-sources.sh.
 const DRIVER_SOURCES_HOOK: &str = "lua/prepare-sources.sh";
 
-fn prepare_driver_sources(dir: &Path) -> Result<()> {
+pub fn prepare_driver_sources(dir: &Path) -> Result<()> {
     let script = dir.join(DRIVER_SOURCES_HOOK);
     if !script.is_file() {
         return Ok(());
@@ -331,7 +365,10 @@ fn prepare_driver_sources(dir: &Path) -> Result<()> {
 /// Build the runner self-test module in a scratch copy under target/.
 pub fn build_selftest_module(tc: &Toolchain, kernel: &Kernel) -> Result<PathBuf> {
     let src = util::repo_root().join("tests/runner-selftest");
-    let dir = util::target_dir().join(format!("xtask/runner-selftest-{}", kernel.flavour.name()));
+    let dir = util::target_dir().join(format!(
+        "xtask/runner-selftest-{}",
+        kernel.line.build_dir_name(kernel.flavour.name())
+    ));
     std::fs::create_dir_all(&dir)?;
     for f in ["Kbuild", "warn_on_load.c"] {
         let from = src.join(f);

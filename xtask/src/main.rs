@@ -10,10 +10,12 @@ mod apt;
 mod bench;
 mod demo;
 mod deps;
+mod dkms;
 mod fuzz;
 mod guest_output;
 mod initramfs;
 mod kernel;
+mod kernels;
 mod lanes;
 mod prepare;
 mod qemu;
@@ -28,6 +30,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 use kernel::Flavour;
+use kernels::KernelLine;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "kcompletion test bench")]
@@ -46,9 +49,16 @@ enum Cmd {
         /// summary then says PARTIAL RUN; CI never passes this.
         #[arg(long, value_name = "WORDS")]
         suites: Option<String>,
+        /// Run the full suite set on this kernel only. Without it (CI): the full set on
+        /// 6.12 and the 7.3 set (tests/guest/suites-7.3) on 7.3.
+        #[arg(long, value_enum)]
+        kernel: Option<KernelLine>,
     },
     /// Boot the guest, load the module and run tests/demo.sh.
-    Demo,
+    Demo {
+        #[arg(long, value_enum, default_value = "6.12")]
+        kernel: KernelLine,
+    },
     /// Boot the guest with the module loaded; run CMD in it, or an
     /// interactive shell without CMD.
     Vm {
@@ -57,6 +67,8 @@ enum Cmd {
         include: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "debug")]
         flavour: Flavour,
+        #[arg(long, value_enum, default_value = "6.12")]
+        kernel: KernelLine,
         /// Overall time limit for a CMD run, in seconds.
         #[arg(long, default_value_t = 600)]
         timeout: u64,
@@ -105,6 +117,21 @@ enum Cmd {
         /// Only these scenarios, e.g. P1,P3.
         #[arg(long)]
         only: Option<String>,
+        /// The kernel of the guest (its release flavour).
+        #[arg(long, value_enum, default_value = "6.12")]
+        kernel: KernelLine,
+    },
+    /// Build kcompletion.ko against a prepared kernel build tree of your own (any kernel
+    /// with CONFIG_RUST; the toolchain is read from its .config, as DKMS does).
+    Module {
+        #[arg(long, value_name = "DIR")]
+        kdir: PathBuf,
+    },
+    /// Write a self-contained driver source folder (driver/ with the Lua core) for DKMS,
+    /// by default /usr/src/kcompletion-<version>.
+    DkmsSource {
+        #[arg(value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Boot the debug guest N times with 2 vCPUs (two boots at a time); every boot must
     /// bring up both CPUs, pass a cross-CPU hand-off and show no kernel splat.
@@ -124,16 +151,26 @@ enum Cmd {
 fn main() {
     let cli = Cli::parse();
     let r = match cli.cmd {
-        Cmd::Test { suites } => test::cmd_test(suites.as_deref()),
-        Cmd::Demo => demo::cmd_demo(),
+        Cmd::Test { suites, kernel } => test::cmd_test(suites.as_deref(), kernel),
+        Cmd::Demo { kernel } => demo::cmd_demo(kernel),
         Cmd::Vm {
             include,
             flavour,
+            kernel,
             timeout,
             no_module,
             kmemleak,
             cmd,
-        } => vm::cmd_vm(&include, flavour, timeout, no_module, kmemleak, &cmd),
+        } => vm::cmd_vm(
+            &include,
+            (kernel, flavour),
+            timeout,
+            no_module,
+            kmemleak,
+            &cmd,
+        ),
+        Cmd::Module { kdir } => dkms::cmd_module(&kdir),
+        Cmd::DkmsSource { out } => dkms::cmd_dkms_source(out.as_deref()),
         Cmd::Initramfs { out } => vm::initramfs_only(&out),
         Cmd::BootSoak { boots, acpi } => soak::cmd_boot_soak(
             boots,
@@ -155,12 +192,14 @@ fn main() {
             smp,
             reps,
             only,
+            kernel,
         } => bench::cmd_bench(&bench::BenchOptions {
             quick,
             wallclock,
             smp,
             reps,
             only,
+            kernel,
         }),
     };
     match r {

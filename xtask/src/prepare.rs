@@ -8,6 +8,7 @@ use std::process::Command;
 use crate::deps;
 use crate::initramfs::{self, GuestSpec};
 use crate::kernel::{self, Flavour, Kernel};
+use crate::kernels::KernelLine;
 use crate::qemu;
 use crate::shell::shell_quote;
 use crate::util;
@@ -24,15 +25,15 @@ pub struct Prepared {
 /// kernel flavour in the cache, one for the repository's builds), so
 /// concurrent `cargo xtask` runs wait instead of corrupting each other's
 /// kbuild trees; the locks are released before any guest boots.
-pub fn prepare(flavour: Flavour, with_module: bool) -> Result<Prepared> {
+pub fn prepare(line: KernelLine, flavour: Flavour, with_module: bool) -> Result<Prepared> {
     let cache = util::cache_root();
     let tc = {
         let _lock = util::lock(&cache.join(".lock-deps"), "deps")?;
-        deps::ensure_all(&cache)?
+        deps::ensure_all(&cache, line)?
     };
     let kernel = {
         let _lock = util::lock(
-            &cache.join(format!(".lock-build-{}", flavour.name())),
+            &cache.join(format!(".lock-{}", line.build_dir_name(flavour.name()))),
             "kernel",
         )?;
         kernel::ensure_kernel(&tc, &cache, flavour)?

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::initramfs::GuestSpec;
 use crate::kernel::Flavour;
+use crate::kernels::KernelLine;
 use crate::prepare::{build_initrd, job_conf, prepare, MODULE_PATH};
 use crate::qemu::{self, BootOptions, Echo};
 use crate::util;
@@ -41,7 +42,7 @@ const BROUGHT_UP: &str = "smp: Brought up 1 node, 2 CPUs";
 
 pub fn cmd_boot_soak(boots: usize, flavour: Flavour) -> Result<i32> {
     let t0 = Instant::now();
-    let p = prepare(flavour, true)?;
+    let p = prepare(KernelLine::V6_12, flavour, true)?;
     let spec = GuestSpec {
         module: p.module.clone(),
         bins: p.bins.clone(),

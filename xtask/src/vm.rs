@@ -7,22 +7,23 @@ use std::time::Duration;
 
 use crate::initramfs::{self, GuestSpec};
 use crate::kernel::Flavour;
+use crate::kernels::KernelLine;
 use crate::prepare::{build_initrd, job_conf, prepare, MODULE_PATH};
 use crate::qemu::{self, BootOptions, BootResult, Echo};
 use crate::shell::shell_join;
 use crate::util;
 
-/// Boot a guest (flavour `flavour`, the module loaded unless `no_module`) and run `cmd` as
+/// Boot a guest (kernel `line` of flavour `flavour`, the module loaded unless `no_module`) and run `cmd` as
 /// root in it, or an interactive shell when `cmd` is empty.
 pub fn cmd_vm(
     include: &[PathBuf],
-    flavour: Flavour,
+    (line, flavour): (KernelLine, Flavour),
     timeout: u64,
     no_module: bool,
     kmemleak: bool,
     cmd: &[String],
 ) -> Result<i32> {
-    let p = prepare(flavour, !no_module)?;
+    let p = prepare(line, flavour, !no_module)?;
     let insmod = !no_module;
     if insmod && p.module.is_none() {
         util::stage(

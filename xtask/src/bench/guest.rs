@@ -11,6 +11,7 @@ use super::targets::rows;
 use super::{BenchOptions, Outcome, DEFAULT_SMP};
 use crate::initramfs::GuestSpec;
 use crate::kernel::Flavour;
+use crate::kernels::KernelLine;
 use crate::prepare::{build_initrd, job_conf, prepare, MODULE_PATH};
 use crate::qemu::{self, Accel, BootOptions, Echo, Hardware};
 use crate::shell::shell_join;
@@ -29,12 +30,15 @@ fn utc_now() -> String {
 /// report and plots. Does not judge targets: the caller does.
 pub fn run(opts: &BenchOptions) -> Result<Outcome> {
     let t0 = Instant::now();
-    let p = prepare(Flavour::Release, true)?;
-    let out_dir = if opts.quick {
+    let p = prepare(opts.kernel, Flavour::Release, true)?;
+    let mut out_dir = if opts.quick {
         util::target_dir().join("bench/quick")
     } else {
         util::target_dir().join("bench")
     };
+    if opts.kernel != KernelLine::V6_12 {
+        out_dir = out_dir.join(opts.kernel.name());
+    }
     std::fs::create_dir_all(&out_dir)?;
     let mut args = vec!["kc-bench".to_string()];
     if opts.quick {

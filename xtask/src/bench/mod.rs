@@ -36,6 +36,8 @@ pub struct BenchOptions {
     pub smp: Option<u32>,
     pub reps: Option<usize>,
     pub only: Option<String>,
+    /// The guest's kernel line (release flavour).
+    pub kernel: crate::kernels::KernelLine,
 }
 
 /// What a bench run produced.

@@ -1,6 +1,7 @@
 //! `cargo xtask test`: build everything, run the guest suites (spread over
-//! `lanes::LANES` guests), the runner self-test, the quick benchmarks and the host
-//! tests; print `N passed, M failed`.
+//! `lanes::LANES` guests) on 6.12 and the 7.3 set on 7.3, the DKMS build against both
+//! trees, the runner self-test, the quick benchmarks and the host tests; print
+//! `N passed, M failed`.
 
 mod host;
 mod selftest;
@@ -10,8 +11,10 @@ use anyhow::{bail, Context, Result};
 use std::time::{Duration, Instant};
 
 use crate::bench;
+use crate::dkms;
 use crate::initramfs::GuestSpec;
-use crate::kernel::{self, Flavour};
+use crate::kernel::{self, Flavour, Kernel};
+use crate::kernels::KernelLine;
 use crate::lanes;
 use crate::prepare::{build_initrd, job_conf, prepare, Prepared, MODULE_PATH};
 use crate::qemu::{self, BootOptions, Echo};
@@ -19,10 +22,10 @@ use crate::suites::{self, suite_name};
 use crate::util;
 use tally::Tally;
 
-/// The suite lines of tests/guest/suites (or, with `only`, those that contain one
+/// The suite lines of tests/guest/`file` (or, with `only`, those that contain one
 /// of its comma-separated words).
-fn suite_lines(only: Option<&str>) -> Result<Vec<String>> {
-    let path = util::repo_root().join("tests/guest/suites");
+fn suite_lines(file: &str, only: Option<&str>) -> Result<Vec<String>> {
+    let path = util::repo_root().join("tests/guest").join(file);
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
     let words: Vec<&str> = only
@@ -53,26 +56,40 @@ fn suites_job(lines: &[String]) -> Result<String> {
 
 /// The guest job of `cargo xtask test` in one guest (the `initramfs` aid).
 pub fn test_job(only: Option<&str>) -> Result<String> {
-    suites_job(&suite_lines(only)?)
+    suites_job(&suite_lines(SUITES, only)?)
 }
+
+/// The full suite set, and the set CI runs on 7.3 as well.
+const SUITES: &str = "suites";
+const SUITES_7_3: &str = "suites-7.3";
 
 /// One piece of `cargo xtask test` that a worker thread runs.
 enum Piece {
     /// Guest N of the debug suites, with its share of the suite lines.
     Guest(usize, Vec<String>),
+    /// The 7.3 guest (lane `lanes::KERNEL_7_3_LANE`) with the 7.3 suite lines.
+    Guest73(Vec<String>),
     Bench,
     Selftest,
+    Dkms,
 }
 
 enum PieceResult {
     Guest(usize, Result<qemu::BootResult>),
     Bench(Result<bench::Outcome>),
     Selftest(Result<std::result::Result<(), String>>),
+    Dkms(Result<Vec<(String, Result<()>)>>),
 }
 
-pub fn cmd_test(only: Option<&str>) -> Result<i32> {
+/// `kernel`: the full suite set on that kernel only; `None` (CI): the full set on 6.12, the
+/// 7.3 set on 7.3 and the DKMS build against both.
+pub fn cmd_test(only: Option<&str>, kernel: Option<KernelLine>) -> Result<i32> {
     let t0 = Instant::now();
-    let p = prepare(Flavour::Debug, true)?;
+    let p = prepare(kernel.unwrap_or_default(), Flavour::Debug, true)?;
+    let second = match kernel {
+        Some(_) => None,
+        None => Some(prepare(KernelLine::V7_3, Flavour::Debug, true)?),
+    };
     let selftest_ko = {
         let _lock = util::lock(&util::target_dir().join("xtask/build.lock"), "build")?;
         kernel::build_selftest_module(&p.tc, &p.kernel)?
@@ -81,7 +98,7 @@ pub fn cmd_test(only: Option<&str>) -> Result<i32> {
 
     // The debug suites spread over lanes::LANES guests, the runner self-test and the
     // quick benchmarks: two worker threads (one per host core) take them in turn.
-    let lines = suite_lines(only)?;
+    let lines = suite_lines(SUITES, only)?;
     let times = lanes::load_times();
     let shares = lanes::split(&lines, &times, lanes::LANES);
     let mut queue: std::collections::VecDeque<Piece> = shares
@@ -111,10 +128,35 @@ pub fn cmd_test(only: Option<&str>) -> Result<i32> {
             ),
         );
     }
+    if let Some(second) = &second {
+        let lines = suite_lines(SUITES_7_3, None)?
+            .into_iter()
+            .filter(|l| only.is_none_or(|o| o.split(',').any(|w| !w.is_empty() && l.contains(w))))
+            .collect::<Vec<_>>();
+        if !lines.is_empty() {
+            util::stage(
+                "test",
+                &format!(
+                    "7.3 guest ({}) runs: {}",
+                    second.kernel.build_dir.display(),
+                    lines
+                        .iter()
+                        .map(|l| suite_name(l))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            queue.push_back(Piece::Guest73(lines));
+        }
+    }
     if only.is_none() {
         queue.push_back(Piece::Bench);
     }
     queue.push_back(Piece::Selftest);
+    if second.is_some() && only.is_none() {
+        queue.push_back(Piece::Dkms);
+    }
+    let bench_line = kernel.unwrap_or_default();
     let queue = std::sync::Mutex::new(queue);
     let results = std::sync::Mutex::new(Vec::new());
     let guests_t0 = Instant::now();
@@ -126,10 +168,30 @@ pub fn cmd_test(only: Option<&str>) -> Result<i32> {
                 };
                 let r = match piece {
                     Piece::Guest(i, share) => PieceResult::Guest(i, run_guest(&p, i, &share)),
+                    Piece::Guest73(lines) => {
+                        let lane = lanes::KERNEL_7_3_LANE;
+                        let second = second.as_ref().expect("7.3 prepared");
+                        PieceResult::Guest(lane, run_guest(second, lane, &lines))
+                    }
                     Piece::Bench => PieceResult::Bench(bench::run(&bench::BenchOptions {
                         quick: true,
+                        kernel: bench_line,
                         ..Default::default()
                     })),
+                    Piece::Dkms => {
+                        let second = second.as_ref().expect("7.3 prepared");
+                        let trees: [&Kernel; 2] = [&p.kernel, &second.kernel];
+                        PieceResult::Dkms(dkms::check(&trees).map(|mut v| {
+                            v.push((
+                                format!("udev rule {} well-formed", dkms::UDEV_RULE),
+                                dkms::udev_rule_check(),
+                            ));
+                            if let Some(r) = dkms::udevadm_verify() {
+                                v.push((format!("udevadm verify {}", dkms::UDEV_RULE), r));
+                            }
+                            v
+                        }))
+                    }
                     Piece::Selftest => {
                         PieceResult::Selftest(selftest::runner_selftest(&p, &selftest_ko))
                     }
@@ -144,6 +206,7 @@ pub fn cmd_test(only: Option<&str>) -> Result<i32> {
         PieceResult::Guest(i, _) => *i,
         PieceResult::Selftest(_) => 100,
         PieceResult::Bench(_) => 101,
+        PieceResult::Dkms(_) => 102,
     });
     let (accel, any_suite) = tally.pieces(results)?;
     if only.is_some() {
@@ -182,7 +245,8 @@ pub fn cmd_test(only: Option<&str>) -> Result<i32> {
     Ok(if tally.failed == 0 { 0 } else { 1 })
 }
 
-/// Boot debug guest `lane` with its share of the suites (KUnit on in guest 0 only).
+/// Boot debug guest `lane` with its share of the suites (KUnit on in guest 0 and the 7.3
+/// guest only).
 fn run_guest(p: &Prepared, lane: usize, share: &[String]) -> Result<qemu::BootResult> {
     let name = format!("test-{lane}");
     let spec = GuestSpec {
@@ -196,7 +260,7 @@ fn run_guest(p: &Prepared, lane: usize, share: &[String]) -> Result<qemu::BootRe
     let opts = BootOptions {
         name,
         initrd,
-        kunit: lane == 0,
+        kunit: lane == 0 || lane == lanes::KERNEL_7_3_LANE,
         idle_timeout: Duration::from_secs(300),
         total_timeout: Duration::from_secs(3900),
         echo: Echo::Lane(lane),

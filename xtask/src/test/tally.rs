@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::PieceResult;
 use crate::bench;
 use crate::guest_output;
+use crate::lanes;
 use crate::qemu;
 use crate::util;
 
@@ -67,19 +68,37 @@ impl Tally {
                     }
                     Err(e) => self.case(false, &format!("bench --quick: {e:#}")),
                 },
+                PieceResult::Dkms(d) => match d {
+                    Ok(builds) => {
+                        for (name, r) in builds {
+                            if let Err(e) = &r {
+                                eprintln!("  FAILED {name}: {e:#}");
+                            }
+                            self.case(r.is_ok(), &name);
+                        }
+                    }
+                    Err(e) => self.case(false, &format!("dkms: {e:#}")),
+                },
             }
         }
         Ok((accel, any_suite))
     }
 
-    /// Count guest `lane`'s suites, KUnit results (guest 0) and cleanliness;
-    /// true if any suite ran.
+    /// Count guest `lane`'s suites, KUnit results (guest 0 and the 7.3 guest) and
+    /// cleanliness; true if any suite ran.
     fn guest(&mut self, lane: usize, r: &qemu::BootResult) -> bool {
+        let second = lane == lanes::KERNEL_7_3_LANE;
+        // Labels of the 7.3 guest say so; the 6.12 ones read as before.
+        let (kern, guest) = if second {
+            ("7.3 ", "7.3 guest".to_string())
+        } else {
+            ("", format!("guest {lane}"))
+        };
         let suites = guest_output::parse_suites(&r.stdout);
         for s in &suites {
             for c in &s.cases {
                 let label = format!(
-                    "guest {}: {} {} - {}{}",
+                    "{kern}guest {}: {} {} - {}{}",
                     s.name,
                     if c.ok { "ok" } else { "not ok" },
                     c.number,
@@ -92,12 +111,12 @@ impl Tally {
                 self.case(c.passed(), &label);
             }
             for prob in &s.problems {
-                eprintln!("  guest {}: FAILED: {prob}", s.name);
-                self.case(false, &format!("guest {}: {prob}", s.name));
+                eprintln!("  {kern}guest {}: FAILED: {prob}", s.name);
+                self.case(false, &format!("{kern}guest {}: {prob}", s.name));
             }
             if s.failed() > 0 || !s.problems.is_empty() {
                 eprintln!(
-                    "[suite {}] {} passed, {} failed (exit status {:?})",
+                    "[suite {kern}{}] {} passed, {} failed (exit status {:?})",
                     s.name,
                     s.passed(),
                     s.failed(),
@@ -106,26 +125,26 @@ impl Tally {
             }
         }
         if !r.stderr.trim().is_empty() {
-            eprintln!("----- guest {lane} job stderr -----\n{}-----", r.stderr);
+            eprintln!("----- {guest} job stderr -----\n{}-----", r.stderr);
         }
-        if lane == 0 {
+        if lane == 0 || second {
             let ku = guest_output::parse_kunit(&r.console, "rust_doctests_kernel");
             let ku_pass = ku.cases.iter().filter(|c| c.passed()).count();
             eprintln!(
-                "[kunit rust_doctests_kernel] {} passed, {} failed",
+                "[{kern}kunit rust_doctests_kernel] {} passed, {} failed",
                 ku_pass,
                 ku.cases.len() - ku_pass
             );
             for c in &ku.cases {
                 self.case(
                     c.passed(),
-                    &format!("kunit rust_doctests_kernel: {}", c.description),
+                    &format!("{kern}kunit rust_doctests_kernel: {}", c.description),
                 );
             }
             if ku.cases.is_empty() {
                 self.case(
                     false,
-                    "kunit: the kernel printed no rust_doctests_kernel results",
+                    &format!("{kern}kunit: the kernel printed no rust_doctests_kernel results"),
                 );
             }
         }
@@ -135,13 +154,13 @@ impl Tally {
                 || t.starts_with("KC-INSMOD-MISSING")
                 || t.starts_with("KC-RMMOD-FAILED")
             {
-                self.case(false, &format!("guest {lane}: {t}"));
+                self.case(false, &format!("{guest}: {t}"));
             }
         }
         r.report_problems(&format!("test-{lane}"));
         self.case(
             r.clean(),
-            &format!("guest {lane} run clean: no kernel splat, no hang, job finished"),
+            &format!("{guest} run clean: no kernel splat, no hang, job finished"),
         );
         !suites.is_empty()
     }
