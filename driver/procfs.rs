@@ -20,7 +20,9 @@ use kernel::sync::Arc;
 /// Iterator tokens: 1 is the header line (the kernel's `SEQ_START_TOKEN` convention); an
 /// object is its id shifted left, so tokens are never null, never odd and never look like
 /// `ERR_PTR` values.
-const HEADER: *mut c_void = core::ptr::without_provenance_mut(1);
+// Not `ptr::without_provenance_mut(1)`: const only since Rust 1.84, above 6.12's minimum (1.78).
+#[allow(clippy::manual_dangling_ptr)]
+const HEADER: *mut c_void = 1 as *mut c_void;
 
 fn token(id: u32) -> *mut c_void {
     ((id as usize) << 1) as *mut c_void

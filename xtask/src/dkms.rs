@@ -103,6 +103,10 @@ pub fn check(kernels: &[&Kernel]) -> Result<Vec<(String, Result<()>)>> {
     let _ = std::fs::remove_dir_all(&root);
     let src = root.join("src");
     source_tree(&src.join(format!("{PACKAGE}-{version}")))?;
+    // dkms wants its trees to exist (and be writable).
+    for d in ["tree", "install"] {
+        std::fs::create_dir_all(root.join(d))?;
+    }
     let dkms = |args: &[&str], log: &Path, what: &str| -> Result<()> {
         let mut c = Command::new("dkms");
         c.arg("--dkmstree")

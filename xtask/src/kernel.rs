@@ -285,7 +285,7 @@ pub fn build_driver(tc: &Toolchain, kernel: &Kernel) -> Result<Option<PathBuf>> 
             (dir, util::target_dir().join("xtask/driver-build.log"))
         }
         (line, fl) => {
-            let name = line.build_dir_name(fl.name());
+            let name = line.tag(fl.name());
             let root = util::target_dir().join(format!("xtask/kmod-{name}"));
             // The whole module source is under driver/, the ABI (uapi/abi.rs) included.
             mirror_sources(&dir, &root.join("driver"))?;
@@ -367,7 +367,7 @@ pub fn build_selftest_module(tc: &Toolchain, kernel: &Kernel) -> Result<PathBuf>
     let src = util::repo_root().join("tests/runner-selftest");
     let dir = util::target_dir().join(format!(
         "xtask/runner-selftest-{}",
-        kernel.line.build_dir_name(kernel.flavour.name())
+        kernel.line.tag(kernel.flavour.name())
     ));
     std::fs::create_dir_all(&dir)?;
     for f in ["Kbuild", "warn_on_load.c"] {

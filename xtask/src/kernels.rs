@@ -80,12 +80,18 @@ impl KernelLine {
         }
     }
 
-    /// The cache folder of a kernel build (6.12's keep the names they had before 7.3).
-    pub fn build_dir_name(self, flavour: &str) -> String {
+    /// A kernel build's name: the flavour for 6.12 (the names they had before 7.3),
+    /// `7.3-<flavour>` for 7.3.
+    pub fn tag(self, flavour: &str) -> String {
         match self {
-            KernelLine::V6_12 => format!("build-{flavour}"),
-            KernelLine::V7_3 => format!("build-{}-{flavour}", self.name()),
+            KernelLine::V6_12 => flavour.to_string(),
+            KernelLine::V7_3 => format!("{}-{flavour}", self.name()),
         }
+    }
+
+    /// The cache folder of a kernel build.
+    pub fn build_dir_name(self, flavour: &str) -> String {
+        format!("build-{}", self.tag(flavour))
     }
 }
 
@@ -174,8 +180,9 @@ fn debian_mirror() -> String {
 }
 
 /// `linux-source-7.3` from trixie-backports through a private apt configuration in
-/// `<cache>/apt-trixie-backports` (its own sources file and lists; `apt-get download`
-/// needs no root and installs nothing). Once unpacked, later runs need no network.
+/// `<cache>/apt-trixie-backports` (its own sources file, lists and package cache, so the
+/// system's apt state is only read; `apt-get download` installs nothing). Once unpacked,
+/// later runs need no network.
 fn ensure_backports_source(cache: &Path, line: KernelLine) -> Result<(PathBuf, String)> {
     if let Some(found) = unpacked_tree(cache, line)? {
         return Ok(found);
@@ -183,6 +190,10 @@ fn ensure_backports_source(cache: &Path, line: KernelLine) -> Result<(PathBuf, S
     let apt_dir = cache.join("apt-trixie-backports");
     let lists = apt_dir.join("lists");
     std::fs::create_dir_all(lists.join("partial"))?;
+    // Its own package cache too: apt would otherwise rebuild the system's
+    // /var/cache/apt/*.bin from these lists.
+    let apt_cache = apt_dir.join("cache");
+    std::fs::create_dir_all(apt_cache.join("archives/partial"))?;
     let sources = apt_dir.join("sources.list");
     std::fs::write(
         &sources,
@@ -192,6 +203,7 @@ fn ensure_backports_source(cache: &Path, line: KernelLine) -> Result<(PathBuf, S
         format!("-o=Dir::Etc::sourcelist={}", sources.display()),
         "-o=Dir::Etc::sourceparts=-".to_string(),
         format!("-o=Dir::State::Lists={}", lists.display()),
+        format!("-o=Dir::Cache={}", apt_cache.display()),
         "-o=APT::Get::List-Cleanup=0".to_string(),
     ];
     util::stage(
