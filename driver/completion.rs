@@ -7,18 +7,26 @@
 //! relative jiffies, and poll would need a second wait queue (a second lock on every
 //! complete). Here one `wait_queue_head` serves waiters and pollers, and its spinlock guards
 //! `done`, exactly like eventfd: the whole hot path is one per-object lock, no global one.
-//! Waiters queue exclusively (complete wakes one of them, plus every poller); a waiter that
-//! gives up (signal, deadline) while a completion is pending passes the wake-up on, so none
-//! is ever lost.
+//! Waiters queue exclusively (complete wakes one of them, plus every poller).
+//!
+//! The waker hands the completion over: a waiter's wait queue entry has its own wake function
+//! ([`grant`]), run under the lock by `complete`/`complete_all`, which consumes a completion
+//! for the waiter, marks it granted and wakes it. So a woken waiter takes no lock at all, and
+//! a wait that sleeps takes the lock once (its check and its queueing are one locked step):
+//! no completion can be stolen between the wake-up and the waiter running, and none is lost.
+//! A waiter that gives up (signal, deadline) takes a late grant as success, and otherwise
+//! passes a pending wake-up on.
 
 use crate::abi::KC_DONE_ALL;
 use crate::ffi;
 use core::cell::UnsafeCell;
 use core::marker::{PhantomData, PhantomPinned};
+use core::pin::pin;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::bindings;
 use kernel::error::code::{EINTR, EINVAL};
 use kernel::error::Error;
-use kernel::ffi::c_ulong;
+use kernel::ffi::{c_int, c_uint, c_ulong, c_void};
 use kernel::prelude::*;
 use kernel::task::{TASK_INTERRUPTIBLE, TASK_NORMAL};
 use kernel::types::Opaque;
@@ -122,6 +130,51 @@ impl Drop for Locked<'_> {
     }
 }
 
+/// One waiter of [`Completion::wait_until`], pinned on its stack while it waits.
+#[repr(C)]
+struct Waiter {
+    /// First (`repr(C)`), so that [`grant`] finds the waiter from its entry.
+    entry: Opaque<bindings::wait_queue_entry>,
+    completion: *const Completion,
+    /// Set by [`grant`] (under the lock) once it consumed a completion for this waiter.
+    granted: AtomicBool,
+    _pin: PhantomPinned,
+}
+
+/// The wake function of a waiter's entry. Every wake-up of a completion's queue is made with
+/// its lock held (`complete`, `complete_all`, the pass-on in `wait_until`), so this runs under
+/// it: it consumes a completion for the waiter, if there is one, marks it granted and wakes it
+/// (`autoremove_wake_function` also takes the entry off the queue). Returns 1 when it granted
+/// (so `complete` wakes exactly one waiter), 0 otherwise.
+///
+/// # Safety
+///
+/// Called by `__wake_up_common` only, with the queue's lock held, for an entry queued by
+/// `wait_until` (so the first field of a live, pinned [`Waiter`]).
+unsafe extern "C" fn grant(
+    entry: *mut bindings::wait_queue_entry,
+    mode: c_uint,
+    flags: c_int,
+    key: *mut c_void,
+) -> c_int {
+    // SAFETY: Per the contract, `entry` is the first field of a `repr(C)` `Waiter` that stays
+    // alive while queued.
+    let waiter = unsafe { &*entry.cast::<Waiter>() };
+    // SAFETY: A waiter's completion outlives its queued entries; we hold the lock that guards
+    // `counters`, and no other reference to them is live in this call.
+    let c = unsafe { &mut *(*waiter.completion).counters.get() };
+    if waiter.granted.load(Ordering::Relaxed) || !Completion::consume(c) {
+        return 0;
+    }
+    c.waiters -= 1;
+    waiter.granted.store(true, Ordering::Release);
+    // SAFETY: Our arguments, as the kernel's wake functions take them; it wakes the task and,
+    // if that worked, dequeues the entry (else the waiter's `finish_wait` does, under the lock).
+    // The entry is not touched after it.
+    unsafe { bindings::autoremove_wake_function(entry, mode, flags, key) };
+    1
+}
+
 impl Completion {
     /// A new completion with `done == 0`.
     pub(crate) fn new() -> impl PinInit<Self> {
@@ -194,6 +247,12 @@ impl Completion {
         deadline: Deadline,
         interrupted: impl Fn() -> bool,
     ) -> core::result::Result<(), WaitError> {
+        let waiter = pin!(Waiter {
+            entry: Opaque::uninit(),
+            completion: self,
+            granted: AtomicBool::new(false),
+            _pin: PhantomPinned,
+        });
         {
             let mut locked = self.lock();
             let c = locked.counters();
@@ -201,24 +260,39 @@ impl Completion {
                 return Ok(());
             }
             c.waiters += 1;
+            // SAFETY: `entry` is valid for writing and pinned until `finish_wait` below has
+            // taken it off the queue; we hold the queue's lock, as the helper requires. Queued
+            // with `grant` as its wake function and the task state set, in the same locked
+            // step as the check above: a `complete` after it finds the entry.
+            unsafe {
+                bindings::init_wait_entry(waiter.entry.get(), bindings::WQ_FLAG_EXCLUSIVE as i32);
+                (*waiter.entry.get()).func = Some(grant);
+                ffi::kcompletion_wait_queue_locked(self.wq.get(), waiter.entry.get());
+            }
         }
-        let entry = Opaque::<bindings::wait_queue_entry>::uninit();
-        // SAFETY: `entry` is valid for writing; it stays on this stack frame (not moved)
-        // until `finish_wait` below has taken it off the queue.
-        unsafe { bindings::init_wait_entry(entry.get(), 0) };
         let (mut expires, clock) = match deadline {
             Deadline::Never => (0, None),
             Deadline::Monotonic(ns) => (ns, Some(bindings::CLOCK_MONOTONIC as i32)),
             Deadline::Realtime(ns) => (ns, Some(bindings::CLOCK_REALTIME as i32)),
         };
+        let mut first = true;
         let result = loop {
-            // SAFETY: `wq` and `entry` are valid; this queues `entry` exclusively (once) and
-            // sets the task state, so a wake-up after the check below is not lost.
-            unsafe {
-                bindings::prepare_to_wait_exclusive(self.wq.get(), entry.get(), TASK_INTERRUPTIBLE)
-            };
-            if self.take_queued(&entry) {
-                return Ok(());
+            if !first {
+                // Woken without a grant (a signal, a stop request, a spurious wake-up): set
+                // the task state again (and requeue the entry if it was taken off) before
+                // looking, so a grant after the look still wakes us.
+                // SAFETY: `wq` and `entry` are valid, `entry` as initialised above.
+                unsafe {
+                    bindings::prepare_to_wait_exclusive(
+                        self.wq.get(),
+                        waiter.entry.get(),
+                        TASK_INTERRUPTIBLE,
+                    )
+                };
+            }
+            first = false;
+            if waiter.granted.load(Ordering::Acquire) {
+                break Ok(());
             }
             if kernel::current!().signal_pending() || interrupted() {
                 break Err(WaitError::Interrupted);
@@ -240,49 +314,33 @@ impl Completion {
                         )
                     };
                     if left == 0 {
-                        // The timer fired: one last look, then give up.
-                        if self.take_queued(&entry) {
-                            return Ok(());
-                        }
                         break Err(WaitError::TimedOut);
                     }
                 }
             }
-            // Woken (or a spurious return): take a completion before re-queueing. A wake-up
-            // through `autoremove_wake_function` has already dequeued `entry`, so on success
-            // `finish_wait` below takes no lock; only when there is nothing to take does the
-            // loop queue the entry again and check once more.
-            if self.take_queued(&entry) {
-                return Ok(());
+            if waiter.granted.load(Ordering::Acquire) {
+                break Ok(());
             }
         };
-        // SAFETY: `entry` was queued on `wq` by `prepare_to_wait_exclusive`.
-        unsafe { bindings::finish_wait(self.wq.get(), entry.get()) };
+        // SAFETY: `entry` was queued on `wq`; after this no grant can reach it (a grant
+        // already made left it dequeued, or this dequeues it under the lock).
+        unsafe { bindings::finish_wait(self.wq.get(), waiter.entry.get()) };
+        if result.is_ok() {
+            return result;
+        }
         let mut locked = self.lock();
+        if waiter.granted.load(Ordering::Acquire) {
+            // Granted while giving up: the completion is ours.
+            return Ok(());
+        }
         let c = locked.counters();
         c.waiters -= 1;
-        // We may have been the waiter a `complete` chose: pass its wake-up on.
+        // Pass on a completion nobody took (a grant always goes to a queued waiter, so this
+        // is only a safety net).
         if c.done > 0 && c.waiters > 0 {
             locked.wake_one();
         }
         result
-    }
-
-    /// For a waiter of `wait_until` whose `entry` is (or was, before a wake-up dequeued it)
-    /// on the queue: takes a completion if there is one, and then leaves the waiter count and
-    /// the queue. `finish_wait` takes no lock when a wake-up has already dequeued `entry`.
-    fn take_queued(&self, entry: &Opaque<bindings::wait_queue_entry>) -> bool {
-        let mut locked = self.lock();
-        let c = locked.counters();
-        if !Self::consume(c) {
-            return false;
-        }
-        c.waiters -= 1;
-        drop(locked);
-        // SAFETY: `entry` was initialised by this waiter and queued on `wq` by
-        // `prepare_to_wait_exclusive`; `finish_wait` also handles an already dequeued entry.
-        unsafe { bindings::finish_wait(self.wq.get(), entry.get()) };
-        true
     }
 
     /// Registers a poller and reports readiness (readable while `done > 0`).

@@ -15,6 +15,7 @@
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/proc_fs.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -160,6 +161,18 @@ void kcompletion_poll_wait(struct file *file, struct wait_queue_head *wq,
 			   struct poll_table_struct *pt)
 {
 	poll_wait(file, wq, pt);
+}
+
+/*
+ * __add_wait_queue_entry_tail() is a static inline and set_current_state() a macro: a waiter
+ * queues itself while holding the queue's lock, in the same locked step as its check for a
+ * completion (prepare_to_wait_exclusive() would take the lock a second time).
+ */
+void kcompletion_wait_queue_locked(struct wait_queue_head *wq, struct wait_queue_entry *entry)
+{
+	lockdep_assert_held(&wq->lock);
+	__add_wait_queue_entry_tail(wq, entry);
+	set_current_state(TASK_INTERRUPTIBLE);
 }
 
 /* init_waitqueue_head() is a macro that defines the lockdep class key. */

@@ -33,6 +33,8 @@ void kcompletion_obj_file_install(struct file *file, int fd, void *obj);
 void kcompletion_obj_file_discard(struct file *file, int fd);
 void kcompletion_poll_wait(struct file *file, struct wait_queue_head *wq,
 			   struct poll_table_struct *pt);
+struct wait_queue_entry;
+void kcompletion_wait_queue_locked(struct wait_queue_head *wq, struct wait_queue_entry *entry);
 void kcompletion_init_waitqueue(struct wait_queue_head *wq);
 unsigned long kcompletion_wq_lock(struct wait_queue_head *wq);
 void kcompletion_wq_unlock(struct wait_queue_head *wq, unsigned long flags);
