@@ -42,17 +42,17 @@ pub fn source_tree(out: &Path) -> Result<()> {
 }
 
 pub fn cmd_dkms_source(out: Option<&Path>) -> Result<i32> {
+    let v = package_version()?;
     let out = match out {
         Some(o) => o.to_path_buf(),
-        None => PathBuf::from(format!("/usr/src/{PACKAGE}-{}", package_version()?)),
+        None => PathBuf::from(format!("/usr/src/{PACKAGE}-{v}")),
     };
     source_tree(&out)?;
     util::stage(
         "dkms",
         &format!(
             "wrote {}; now: dkms add {PACKAGE}/{v} && dkms build {PACKAGE}/{v} && dkms install {PACKAGE}/{v}",
-            out.display(),
-            v = package_version()?
+            out.display()
         ),
     );
     Ok(0)

@@ -160,13 +160,11 @@ const TRIXIE_BACKPORTS: &str = "trixie-backports";
 /// The Debian mirror the system's apt sources name (deb.debian.org if none is found).
 fn debian_mirror() -> String {
     let mut texts = Vec::new();
-    for dir in ["/etc/apt/sources.list.d"] {
-        if let Ok(rd) = std::fs::read_dir(dir) {
-            for e in rd.filter_map(|e| e.ok()) {
-                let p = e.path();
-                if p.extension().is_some_and(|x| x == "sources" || x == "list") {
-                    texts.push(std::fs::read_to_string(&p).unwrap_or_default());
-                }
+    if let Ok(rd) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        for e in rd.filter_map(|e| e.ok()) {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "sources" || x == "list") {
+                texts.push(std::fs::read_to_string(&p).unwrap_or_default());
             }
         }
     }

@@ -28,20 +28,23 @@ fn suite_lines(file: &str, only: Option<&str>) -> Result<Vec<String>> {
     let path = util::repo_root().join("tests/guest").join(file);
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
-    let words: Vec<&str> = only
-        .map(|o| o.split(',').filter(|w| !w.is_empty()).collect())
-        .unwrap_or_default();
     let lines: Vec<String> = text
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter(|l| only.is_none() || words.iter().any(|w| l.contains(w)))
+        .filter(|l| selected(l, only))
         .map(str::to_string)
         .collect();
     if lines.is_empty() {
         bail!("{} lists no suites (for {only:?})", path.display());
     }
     Ok(lines)
+}
+
+/// Whether suite line `line` is chosen by `--suites` (`only`: comma-separated words; `None`:
+/// every line).
+fn selected(line: &str, only: Option<&str>) -> bool {
+    only.is_none_or(|o| o.split(',').any(|w| !w.is_empty() && line.contains(w)))
 }
 
 /// The guest job that runs `lines`, each followed by the after-suite check.
@@ -131,7 +134,7 @@ pub fn cmd_test(only: Option<&str>, kernel: Option<KernelLine>) -> Result<i32> {
     if let Some(second) = &second {
         let lines = suite_lines(SUITES_7_3, None)?
             .into_iter()
-            .filter(|l| only.is_none_or(|o| o.split(',').any(|w| !w.is_empty() && l.contains(w))))
+            .filter(|l| selected(l, only))
             .collect::<Vec<_>>();
         if !lines.is_empty() {
             util::stage(
