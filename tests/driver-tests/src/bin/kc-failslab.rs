@@ -24,6 +24,8 @@ use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 
 const FAILSLAB: &str = "/sys/kernel/debug/failslab";
+/// This thread's switch for failslab's `task-filter`.
+const MAKE_IT_FAIL: &str = "/proc/thread-self/make-it-fail";
 
 fn set(attr: &str, value: &str) -> Result<(), String> {
     fs::write(format!("{FAILSLAB}/{attr}"), value)
@@ -367,10 +369,26 @@ fn main() {
 
     // Random: failslab with a probability, aimed at this thread only.
     let times: i64 = 1_000_000_000;
+    // Opened before anything is armed and kept: opening a file allocates (a `struct file`
+    // at least), so an open while armed can itself fail, and a disarm that must open first
+    // can leave this thread armed and make every later read of the counters fail too. A
+    // write through an open descriptor of this file allocates nothing.
+    let make_it_fail = fs::OpenOptions::new()
+        .write(true)
+        .open(MAKE_IT_FAIL)
+        .map_err(|e| format!("{MAKE_IT_FAIL}: {e}"));
+    let switch = |on: &str| match &make_it_fail {
+        Ok(file) => {
+            let mut file: &fs::File = file;
+            file.write_all(on.as_bytes())
+                .map_err(|e| format!("{MAKE_IT_FAIL} <- {on}: {e}"))
+        }
+        Err(e) => Err(e.clone()),
+    };
     let arm = (|| {
         set("probability", "10")?;
         set("times", &times.to_string())?;
-        fs::write("/proc/thread-self/make-it-fail", "1").map_err(|e| format!("make-it-fail: {e}"))
+        switch("1")
     })();
     let mut rng = Rng::new(seed, 0);
     let mut bad: Vec<String> = Vec::new();
@@ -421,18 +439,18 @@ fn main() {
             }
         }
     }
-    let _ = fs::write("/proc/thread-self/make-it-fail", "0");
-    let left: i64 = get("times")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(times);
+    let disarm = switch("0");
+    let left = get("times").and_then(|s| {
+        s.parse::<i64>()
+            .map_err(|e| format!("{FAILSLAB}/times: {s:?}: {e}"))
+    });
     let _ = set("probability", "0");
     let _ = set("times", "-1");
-    let injected = times - left;
+    let injected = left.as_ref().map_or(0, |left| times - left);
     ktap.case(
-        arm.is_ok() && bad.is_empty() && injected > 0,
+        arm.is_ok() && disarm.is_ok() && left.is_ok() && bad.is_empty() && injected > 0,
         format!(
-            "random: {random} operations with failslab at 10% on this task: {injected} allocations failed, {enomem} operations gave ENOMEM, every other result documented {bad:?} {arm:?}"
+            "random: {random} operations with failslab at 10% on this task: {injected} allocations failed, {enomem} operations gave ENOMEM, every other result documented {bad:?} (arm {arm:?}, disarm {disarm:?}, counter {left:?})"
         ),
     );
     total_injected += injected.max(0) as u64;
