@@ -20,6 +20,8 @@ unsafe impl FromBytes for KcOpen {}
 // SAFETY: See above.
 unsafe impl FromBytes for KcWait {}
 // SAFETY: See above.
+unsafe impl FromBytes for KcCompleteAndWait {}
+// SAFETY: See above.
 unsafe impl FromBytes for KcList {}
 // SAFETY: See above.
 unsafe impl AsBytes for KcVersion {}

@@ -2,7 +2,8 @@
 //! The kernel-side API: the registry userspace sees, for code inside the kernel (the Lua
 //! runtime, tests, a driver of your own built into this module). Permissions are checked
 //! against the calling task, as for userspace; each function returns a [`Handle`], whose
-//! methods (`complete`, `complete_all`, `wait_until`, `try_wait`, `done`, `reinit`) are the
+//! methods (`complete`, `complete_all`, `wait_until`, `complete_and_wait`, `try_wait`, `done`,
+//! `reinit`) are the
 //! same operations as the object ioctls, and which gives the object back when dropped.
 //!
 //! Every function takes the module's [`Registry`]: kernel users get it from whoever started

@@ -15,6 +15,12 @@ pub(crate) use kernel::{
     transmute::{AsBytes, FromBytes},
 };
 
+/// A file looked up by fd for one call: upstream's from 7.x, ours (same shape) on 6.12.
+#[cfg(not(kc_rust_7))]
+pub(crate) use crate::local_file::LocalFile;
+#[cfg(kc_rust_7)]
+pub(crate) use kernel::fs::file::LocalFile;
+
 use kernel::uaccess::UserSlice;
 
 /// The userspace buffer of `len` bytes at address `addr` (6.12 takes the address as `usize`,

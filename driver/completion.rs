@@ -116,6 +116,19 @@ impl Locked<'_> {
         };
     }
 
+    /// As [`Self::wake_one`], telling the scheduler the waker is about to sleep (`WF_SYNC`):
+    /// the wakee may be placed on the waker's CPU rather than pull the waker off it.
+    fn wake_one_sync(&mut self) {
+        // SAFETY: As in `wake_one`; the sync variant takes the same arguments.
+        unsafe {
+            bindings::__wake_up_locked_sync_key(
+                self.c.wq.get(),
+                TASK_NORMAL,
+                POLL_READABLE as usize as *mut _,
+            )
+        };
+    }
+
     /// Wakes every waiter and poller.
     fn wake_all(&mut self) {
         // SAFETY: `wq` is initialised and we hold its lock; `nr = 0` wakes everyone.
@@ -200,11 +213,37 @@ impl Completion {
     /// poller.
     pub fn complete(&self) {
         let mut locked = self.lock();
-        let c = locked.counters();
-        if c.done != KC_DONE_ALL {
-            c.done += 1;
-        }
+        Self::add_one(locked.counters());
         locked.wake_one();
+    }
+
+    /// Completes this completion (once, or with `all` as [`Self::complete_all`]), then waits
+    /// on `then_wait` as [`Self::wait_until`] does: one call for the two halves of a
+    /// hand-off (`SignalObjectAndWait`). The completion stays made whatever the wait returns
+    /// (the signal happened). `then_wait` may be this completion: the wait then takes the
+    /// completion just made.
+    pub fn complete_and_wait(
+        &self,
+        all: bool,
+        then_wait: &Completion,
+        deadline: Deadline,
+        interrupted: impl Fn() -> bool,
+    ) -> core::result::Result<(), WaitError> {
+        self.complete_before_wait(all);
+        then_wait.wait_until(deadline, interrupted)
+    }
+
+    /// The first half of [`Self::complete_and_wait`], for a caller that waits next.
+    pub(crate) fn complete_before_wait(&self, all: bool) {
+        if all {
+            self.complete_all();
+            return;
+        }
+        let mut locked = self.lock();
+        Self::add_one(locked.counters());
+        // The caller is about to sleep: a sync wake-up, so that the scheduler does not move
+        // the peer it wakes, or preempt the caller for it, only for the caller to sleep.
+        locked.wake_one_sync();
     }
 
     /// Every current and future wait succeeds until [`Self::reinit`].
@@ -227,6 +266,12 @@ impl Completion {
     /// Whether a wait would succeed now (consumes nothing).
     pub fn done(&self) -> bool {
         self.lock().counters().done > 0
+    }
+
+    fn add_one(c: &mut Counters) {
+        if c.done != KC_DONE_ALL {
+            c.done += 1;
+        }
     }
 
     fn consume(c: &mut Counters) -> bool {

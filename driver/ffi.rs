@@ -32,6 +32,15 @@ extern "C" {
         obj: *const c_void,
     );
     pub(crate) fn kcompletion_obj_file_discard(file: *mut bindings::file, fd: c_int);
+    pub(crate) fn kcompletion_is_object_file(file: *const bindings::file) -> bool;
+
+    /// `<linux/file.h>`, which 6.12's bindings do not include (its `LocalFile` stand-in).
+    #[cfg(not(kc_rust_7))]
+    pub(crate) fn fget(fd: kernel::ffi::c_uint) -> *mut bindings::file;
+    #[cfg(not(kc_rust_7))]
+    pub(crate) fn fput(file: *mut bindings::file);
+    #[cfg(not(kc_rust_7))]
+    pub(crate) fn kcompletion_get_file(file: *mut bindings::file);
 
     pub(crate) fn kcompletion_poll_wait(
         file: *mut bindings::file,

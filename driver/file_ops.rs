@@ -8,7 +8,7 @@
 //! complete-all, reinit) is the file's `f_mode`, fixed at open time.
 
 use crate::abi::*;
-use crate::compat::{AsBytes, FromBytes};
+use crate::compat::{ARef, AsBytes, FromBytes, LocalFile};
 use crate::completion::{deadline_from_user, POLL_ERROR, POLL_READABLE};
 use crate::ffi;
 use crate::handle::{ForeignSlot, Handle};
@@ -171,11 +171,35 @@ fn list(registry: &Registry, arg: c_ulong) -> Result<c_long> {
 /// # Safety
 ///
 /// `file` must be an object file (its `private_data` owns a [`Handle`]), in one of its
-/// operations other than `release`.
+/// operations other than `release`, or one the caller holds a reference on (`fget`) that was
+/// reached through an fd.
 unsafe fn object_of<'a>(file: *mut bindings::file) -> (&'a Object, u32) {
     // SAFETY: Per the contract, `private_data` came from `ForeignSlot::fill` and the file keeps
     // that handle until release, which cannot run during one of the file's operations.
     unsafe { (Handle::borrow_foreign((*file).private_data), (*file).f_mode) }
+}
+
+/// Another object fd named in an ioctl's argument, held for the length of the call.
+struct OtherObjectFd(ARef<LocalFile>);
+
+impl OtherObjectFd {
+    /// `EBADF` if `fd` is not open, `EINVAL` if it is not a kcompletion object fd.
+    fn get(fd: i32) -> Result<OtherObjectFd> {
+        let fd = u32::try_from(fd).map_err(|_| EBADF)?;
+        let file = LocalFile::fget(fd)?;
+        // SAFETY: `file` is a live file (we hold a reference).
+        if !unsafe { ffi::kcompletion_is_object_file(file.as_ptr()) } {
+            return Err(EINVAL);
+        }
+        Ok(OtherObjectFd(file))
+    }
+
+    /// Its object and access.
+    fn object(&self) -> (&Object, u32) {
+        // SAFETY: An object file, which cannot be released while we hold its reference; an
+        // object file reachable through an fd has its handle (installed before the fd is).
+        unsafe { object_of(self.0.as_ptr()) }
+    }
 }
 
 fn obj_ioctl(obj: &Object, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<c_long> {
@@ -205,6 +229,22 @@ fn obj_ioctl(obj: &Object, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<c_l
                 return Err(EINVAL);
             }
             let deadline = deadline_from_user(req.deadline_ns, req.flags != 0)?;
+            obj.wait_until(deadline, || false)?;
+            Ok(0)
+        }
+        KC_IOC_COMPLETE_AND_WAIT => {
+            need(readable)?;
+            let req: KcCompleteAndWait = read_arg(arg)?;
+            if req.flags & !(KC_WAIT_REALTIME | KC_COMPLETE_AND_WAIT_ALL) != 0 {
+                return Err(EINVAL);
+            }
+            let deadline = deadline_from_user(req.deadline_ns, req.flags & KC_WAIT_REALTIME != 0)?;
+            let other = OtherObjectFd::get(req.complete_fd)?;
+            let (first, first_mode) = other.object();
+            need(first_mode & FMODE_WRITE != 0)?;
+            first.complete_before_wait(req.flags & KC_COMPLETE_AND_WAIT_ALL != 0);
+            // The other file is not held while this one waits.
+            drop(other);
             obj.wait_until(deadline, || false)?;
             Ok(0)
         }

@@ -20,6 +20,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uidgid.h>
+#include <linux/version.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
 
@@ -155,6 +156,20 @@ void kcompletion_obj_file_discard(struct file *file, int fd)
 	put_unused_fd(fd);
 	fput(file);
 }
+
+/* kc_obj_fops is only reachable from C: is this file an object fd (of this module)? */
+bool kcompletion_is_object_file(const struct file *file)
+{
+	return file->f_op == &kc_obj_fops;
+}
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
+/* get_file() is a static inline; 7.x's kernel crate has its own helper (LocalFile). */
+void kcompletion_get_file(struct file *file)
+{
+	get_file(file);
+}
+#endif
 
 /* poll_wait() is a static inline. */
 void kcompletion_poll_wait(struct file *file, struct wait_queue_head *wq,

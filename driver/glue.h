@@ -31,6 +31,8 @@ void kcompletion_misc_deregister(struct kcompletion_device *dev);
 int kcompletion_obj_file_prepare(bool readable, bool writable, struct file **file);
 void kcompletion_obj_file_install(struct file *file, int fd, void *obj);
 void kcompletion_obj_file_discard(struct file *file, int fd);
+bool kcompletion_is_object_file(const struct file *file);
+void kcompletion_get_file(struct file *file);
 void kcompletion_poll_wait(struct file *file, struct wait_queue_head *wq,
 			   struct poll_table_struct *pt);
 struct wait_queue_entry;

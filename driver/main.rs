@@ -20,6 +20,8 @@ mod completion;
 mod ffi;
 mod file_ops;
 mod handle;
+#[cfg(not(kc_rust_7))]
+mod local_file;
 mod lua;
 mod name;
 mod name_table;

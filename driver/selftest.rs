@@ -244,6 +244,32 @@ pub(crate) fn run(reg: &Arc<Registry>) -> u32 {
         },
     );
 
+    h.case(
+        "complete_and_wait completes one handle, then waits on another (a kernel thread answers)",
+        || {
+            let a = api::create(reg, b"kst.caw.a", 0o600, true).map_err(|_| "create a")?;
+            let b = api::create(reg, b"kst.caw.b", 0o600, true).map_err(|_| "create b")?;
+            // A past deadline only tries: nothing to take yet, but `a` is completed anyway.
+            let tried = a.complete_and_wait(false, &b, Deadline::Monotonic(0), || false);
+            let kept = a.try_wait();
+            let task = complete_from_thread(&b).ok_or("kthread_create failed")?;
+            let deadline = Deadline::Monotonic(now_ns() + 5_000_000_000);
+            let answered = a.complete_and_wait(false, &b, deadline, || false);
+            // SAFETY: We hold a reference on `task` from `complete_from_thread`.
+            unsafe { bindings::kthread_stop_put(task) };
+            let left = (a.try_wait(), b.done());
+            api::unlink(reg, b"kst.caw.a").map_err(|_| "unlink a")?;
+            api::unlink(reg, b"kst.caw.b").map_err(|_| "unlink b")?;
+            if tried != Err(WaitError::TimedOut) || !kept {
+                return Err("a timed-out complete_and_wait did not keep its completion");
+            }
+            if answered.is_err() || left != (true, false) {
+                return Err("the answer was not consumed, or the completion not made");
+            }
+            Ok(())
+        },
+    );
+
     pr_info!("selftest: 1..{}\n", h.n);
     h.failed
 }

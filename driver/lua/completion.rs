@@ -192,6 +192,31 @@ unsafe extern "C" fn kcompletion_lua_done(obj: *const c_void) -> bool {
     unsafe { borrow(obj) }.done()
 }
 
+/// The deadline `timeout_ms` milliseconds from now (negative: none).
+fn deadline_in(timeout_ms: i64) -> Deadline {
+    if timeout_ms < 0 {
+        return Deadline::Never;
+    }
+    // SAFETY: `ktime_get` may be called from any context.
+    let now = unsafe { bindings::ktime_get() };
+    Deadline::Monotonic(now.saturating_add(timeout_ms.saturating_mul(1_000_000)))
+}
+
+/// A wait's outcome as a `kclua_wait_result`.
+fn wait_result(r: core::result::Result<(), WaitError>) -> c_int {
+    match r {
+        Ok(()) => WAIT_OK,
+        Err(WaitError::TimedOut) => WAIT_TIMEOUT,
+        Err(WaitError::Interrupted) => WAIT_INTERRUPT,
+    }
+}
+
+/// The stop check of a script's waits: a stop request of its thread interrupts them.
+fn stop_requested() -> bool {
+    // SAFETY: `kclua_should_stop` may be called from any process context.
+    unsafe { kclua_should_stop() }
+}
+
 /// Waits up to `timeout_ms` milliseconds (negative: no limit). Returns a
 /// `kclua_wait_result`; a stop request of the script's thread interrupts the wait.
 ///
@@ -202,19 +227,24 @@ unsafe extern "C" fn kcompletion_lua_done(obj: *const c_void) -> bool {
 unsafe extern "C" fn kcompletion_lua_wait(obj: *const c_void, timeout_ms: i64) -> c_int {
     // SAFETY: Per the function's contract.
     let obj = unsafe { borrow(obj) };
-    let deadline = if timeout_ms < 0 {
-        Deadline::Never
-    } else {
-        // SAFETY: `ktime_get` may be called from any context.
-        let now = unsafe { bindings::ktime_get() };
-        Deadline::Monotonic(now.saturating_add(timeout_ms.saturating_mul(1_000_000)))
-    };
-    // SAFETY: `kclua_should_stop` may be called from any process context.
-    match obj.wait_until(deadline, || unsafe { kclua_should_stop() }) {
-        Ok(()) => WAIT_OK,
-        Err(WaitError::TimedOut) => WAIT_TIMEOUT,
-        Err(WaitError::Interrupted) => WAIT_INTERRUPT,
-    }
+    wait_result(obj.wait_until(deadline_in(timeout_ms), stop_requested))
+}
+
+/// Completes `obj`, then waits on `then_wait` as [`kcompletion_lua_wait`] does.
+///
+/// # Safety
+///
+/// As for [`kcompletion_lua_wait`], for both objects.
+#[no_mangle]
+unsafe extern "C" fn kcompletion_lua_complete_and_wait(
+    obj: *const c_void,
+    then_wait: *const c_void,
+    timeout_ms: i64,
+) -> c_int {
+    // SAFETY: Per the function's contract.
+    let (obj, then_wait) = unsafe { (borrow(obj), borrow(then_wait)) };
+    let deadline = deadline_in(timeout_ms);
+    wait_result(obj.complete_and_wait(false, then_wait, deadline, stop_requested))
 }
 
 /// The object's name (empty for an anonymous one); valid while the reference is.

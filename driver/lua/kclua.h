@@ -79,6 +79,7 @@ void kcompletion_lua_reinit(const void *obj);
 bool kcompletion_lua_try_wait(const void *obj);
 bool kcompletion_lua_done(const void *obj);
 int kcompletion_lua_wait(const void *obj, s64 timeout_ms);
+int kcompletion_lua_complete_and_wait(const void *obj, const void *then_wait, s64 timeout_ms);
 const u8 *kcompletion_lua_name(const void *obj, size_t *len);
 
 #endif

@@ -9,6 +9,7 @@
  *   local o = completion.open("job")       -- object userspace opens through /dev/kcompletion
  *   completion.unlink("job")
  *   c:complete_all(); c:reinit(); c:trywait(); c:done(); n:name()
+ *   a:complete_and_wait(b [, ms])          -- completes a, then waits on b: returns as wait
  *
  *   local thread = require "thread"
  *   thread.shouldstop(); thread.sleep(ms); thread.name()
@@ -185,14 +186,10 @@ static int kclua_done(lua_State *L)
 	return 1;
 }
 
-/* c:wait([timeout_ms]): true | nil, "timeout" | nil, "interrupt" | nil, "unknown" */
-static int kclua_wait(lua_State *L)
+/* Pushes what a wait returns: true | nil, "timeout" | nil, "interrupt" | nil, "unknown". */
+static int kclua_wait_result(lua_State *L, int result)
 {
-	const void *obj = kclua_check(L);
-	lua_Integer ms = luaL_optinteger(L, 2, -1);
-
-	luaL_argcheck(L, ms >= -1, 2, "timeout must be milliseconds (>= 0), or -1/nil for none");
-	switch (kcompletion_lua_wait(obj, ms)) {
+	switch (result) {
 	case KCLUA_WAIT_OK:
 		lua_pushboolean(L, 1);
 		return 1;
@@ -209,6 +206,35 @@ static int kclua_wait(lua_State *L)
 		lua_pushliteral(L, "unknown");
 		return 2;
 	}
+}
+
+/* The optional timeout argument of the waits: milliseconds, -1 or nil for none. */
+static lua_Integer kclua_opt_timeout(lua_State *L, int arg)
+{
+	lua_Integer ms = luaL_optinteger(L, arg, -1);
+
+	luaL_argcheck(L, ms >= -1, arg, "timeout must be milliseconds (>= 0), or -1/nil for none");
+	return ms;
+}
+
+/* c:wait([timeout_ms]) */
+static int kclua_wait(lua_State *L)
+{
+	const void *obj = kclua_check(L);
+
+	return kclua_wait_result(L, kcompletion_lua_wait(obj, kclua_opt_timeout(L, 2)));
+}
+
+/* a:complete_and_wait(b [, timeout_ms]): completes a, then waits on b (returns as wait). */
+static int kclua_complete_and_wait(lua_State *L)
+{
+	const void *obj = kclua_check(L);
+	struct kclua_completion *then_wait = luaL_checkudata(L, 2, KCLUA_COMPLETION_MT);
+	lua_Integer ms;
+
+	luaL_argcheck(L, then_wait->obj, 2, "the completion to wait on is closed");
+	ms = kclua_opt_timeout(L, 3);
+	return kclua_wait_result(L, kcompletion_lua_complete_and_wait(obj, then_wait->obj, ms));
 }
 
 static int kclua_name(lua_State *L)
@@ -257,6 +283,7 @@ static const luaL_Reg kclua_methods[] = {
 	{ "trywait", kclua_trywait },
 	{ "done", kclua_done },
 	{ "wait", kclua_wait },
+	{ "complete_and_wait", kclua_complete_and_wait },
 	{ "name", kclua_name },
 	{ "close", kclua_release },
 	{ NULL, NULL },

@@ -31,6 +31,9 @@ pub const KC_ACCESS_WRITE: u32 = 2;
 /// [`KcWait::flags`]: `deadline_ns` is on `CLOCK_REALTIME` instead of `CLOCK_MONOTONIC`.
 pub const KC_WAIT_REALTIME: u32 = 1;
 
+/// [`KcCompleteAndWait::flags`]: complete-all the first object instead of completing it once.
+pub const KC_COMPLETE_AND_WAIT_ALL: u32 = 2;
+
 /// [`KcInfo::flags`]: the object still has its name (it was not unlinked).
 pub const KC_INFO_LINKED: u32 = 1;
 
@@ -91,6 +94,19 @@ pub struct KcWait {
     pub flags: u32,
     /// Must be zero.
     pub reserved: u32,
+}
+
+/// Argument of [`KC_IOC_COMPLETE_AND_WAIT`], called on the fd to wait on: completes the
+/// object of `complete_fd` first, then waits as [`KC_IOC_WAIT`] does.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KcCompleteAndWait {
+    /// The wait's deadline, as [`KcWait::deadline_ns`].
+    pub deadline_ns: u64,
+    /// [`KC_WAIT_REALTIME`] and/or [`KC_COMPLETE_AND_WAIT_ALL`], or zero.
+    pub flags: u32,
+    /// An object fd opened with write access: the object to complete.
+    pub complete_fd: i32,
 }
 
 /// What [`KC_IOC_INFO`] and [`KC_IOC_LIST`] report about one object.
@@ -274,6 +290,10 @@ pub const KC_IOC_DONE: u32 = kc_ioc(IOC_NONE, 0x14, 0);
 pub const KC_IOC_REINIT: u32 = kc_ioc(IOC_NONE, 0x15, 0);
 /// Object fd: fills a [`KcInfo`]. Needs read access.
 pub const KC_IOC_INFO: u32 = kc_ioc(IOC_READ, 0x16, core::mem::size_of::<KcInfo>());
+/// Object fd: completes (or complete-alls) the object of another fd with write access, then
+/// waits on this one (read access) in the same call. See [`KcCompleteAndWait`].
+pub const KC_IOC_COMPLETE_AND_WAIT: u32 =
+    kc_ioc(IOC_WRITE, 0x17, core::mem::size_of::<KcCompleteAndWait>());
 
 /// `/dev/kcompletion`: compiles and starts a kernel Lua script (needs `CAP_SYS_ADMIN`).
 pub const KC_IOC_RUN: u32 = kc_ioc(IOC_READ | IOC_WRITE, 0x20, core::mem::size_of::<KcRun>());
@@ -292,6 +312,7 @@ const _: () = assert!(core::mem::size_of::<KcVersion>() == 8);
 const _: () = assert!(core::mem::size_of::<KcCreate>() == 24);
 const _: () = assert!(core::mem::size_of::<KcOpen>() == 24);
 const _: () = assert!(core::mem::size_of::<KcWait>() == 16);
+const _: () = assert!(core::mem::size_of::<KcCompleteAndWait>() == 16);
 const _: () = assert!(core::mem::size_of::<KcInfo>() == 104);
 const _: () = assert!(core::mem::size_of::<KcList>() == 24);
 const _: () = assert!(core::mem::size_of::<KcRun>() == 48);

@@ -145,6 +145,10 @@ request!(
     Wait, KC_IOC_WAIT, KcWait
 );
 request!(
+    /// `KC_IOC_COMPLETE_AND_WAIT` on the object fd to wait on.
+    CompleteAndWait, KC_IOC_COMPLETE_AND_WAIT, KcCompleteAndWait
+);
+request!(
     /// `KC_IOC_INFO` on an object fd.
     Info, KC_IOC_INFO, KcInfo
 );

@@ -23,6 +23,7 @@
 #define KC_ACCESS_READ		(1U << 0)
 #define KC_ACCESS_WRITE		(1U << 1)
 #define KC_WAIT_REALTIME	(1U << 0)
+#define KC_COMPLETE_AND_WAIT_ALL	(1U << 1)
 #define KC_INFO_LINKED		(1U << 0)
 
 #define KC_SCRIPT_SOURCE_MAX	(1U << 20)
@@ -59,6 +60,12 @@ struct kc_wait {
 	__u64 deadline_ns;	/* absolute; KC_DEADLINE_NEVER waits forever */
 	__u32 flags;		/* KC_WAIT_REALTIME */
 	__u32 reserved;		/* must be 0 */
+};
+
+struct kc_complete_and_wait {
+	__u64 deadline_ns;	/* as kc_wait's */
+	__u32 flags;		/* KC_WAIT_REALTIME | KC_COMPLETE_AND_WAIT_ALL */
+	__s32 complete_fd;	/* object fd with write access: completed first */
 };
 
 struct kc_info {
@@ -129,5 +136,6 @@ struct kc_scripts {
 #define KC_IOC_DONE		_IO(KC_IOC_MAGIC, 0x14)
 #define KC_IOC_REINIT		_IO(KC_IOC_MAGIC, 0x15)
 #define KC_IOC_INFO		_IOR(KC_IOC_MAGIC, 0x16, struct kc_info)
+#define KC_IOC_COMPLETE_AND_WAIT	_IOW(KC_IOC_MAGIC, 0x17, struct kc_complete_and_wait)
 
 #endif /* _UAPI_LINUX_KCOMPLETION_H */

@@ -34,3 +34,15 @@ pub fn pin_spread(i: usize) -> Option<usize> {
     let r = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
     (r == 0).then_some(cpu)
 }
+
+/// Lets the calling thread run on every online CPU again (after [`pin_spread`]).
+pub fn unpin() {
+    // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for cpu in 0..online() {
+        // SAFETY: `cpu` is below the online count, far below CPU_SETSIZE.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; 0 is this thread.
+    unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
+}

@@ -21,6 +21,7 @@ fn main() {
     invalid::run(&mut s, &dev);
     counting::run(&mut s, &dev);
     wait::run(&mut s, &dev);
+    hand_off::run(&mut s, &dev);
     listing::run(&mut s, &dev);
     poll::run(&mut s, &dev);
     permissions::run(&mut s, &dev);

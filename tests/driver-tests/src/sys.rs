@@ -150,6 +150,22 @@ pub fn wait_deadline(fd: &impl AsRawFd, deadline_ns: u64, flags: u32) -> Res<()>
     ioctl(fd, KC_IOC_WAIT, &mut req).map(|_| ())
 }
 
+/// `KC_IOC_COMPLETE_AND_WAIT` on `wait_fd`: completes `complete_fd` (raw, so tests can pass
+/// any number), then waits on `wait_fd` until `deadline_ns`.
+pub fn complete_and_wait(
+    wait_fd: &impl AsRawFd,
+    complete_fd: i32,
+    deadline_ns: u64,
+    flags: u32,
+) -> Res<()> {
+    let mut req = KcCompleteAndWait {
+        deadline_ns,
+        flags,
+        complete_fd,
+    };
+    ioctl(wait_fd, KC_IOC_COMPLETE_AND_WAIT, &mut req).map(|_| ())
+}
+
 /// Waits at most `ms` milliseconds (CLOCK_MONOTONIC).
 pub fn wait_ms(fd: &OwnedFd, ms: u64) -> Res<()> {
     wait_deadline(fd, now_ns(libc::CLOCK_MONOTONIC) + ms * 1_000_000, 0)

@@ -7,7 +7,7 @@
 //! ```text
 //! kcompletion create NAME [--mode 600] [--exclusive]
 //! kcompletion open NAME [--access rw|r|w]
-//! kcompletion complete NAME [--all]
+//! kcompletion complete NAME [--all] [--then-wait NAME2 [--timeout MS]]
 //! kcompletion wait NAME [--timeout MS]
 //! kcompletion trywait NAME
 //! kcompletion reinit NAME
@@ -29,11 +29,11 @@
 //! | 0 | success |
 //! | 1 | other error |
 //! | 2 | usage error (bad arguments, including an invalid name or mode) |
-//! | 3 | timeout (`wait --timeout`) |
+//! | 3 | timeout (`wait --timeout`, `complete --then-wait --timeout`) |
 //! | 4 | not done (`trywait`) |
 //! | 5 | not found |
 //! | 6 | permission denied |
-//! | 7 | interrupted by a signal (`wait`: SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2) |
+//! | 7 | interrupted by a signal (`wait`, `complete --then-wait`: SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2) |
 //! | 8 | exists (`create --exclusive`) |
 //! | 9 | limit reached (too many completions) |
 //! | 10 | driver not loaded |
@@ -86,6 +86,14 @@ enum Cmd {
         /// complete_all: every present and future wait succeeds until reinit
         #[arg(long)]
         all: bool,
+        /// Then wait on the completion THEN_WAIT in the same call (and consume it): a
+        /// hand-off with no window between the two
+        #[arg(long, value_name = "THEN_WAIT", value_parser = parse_name)]
+        then_wait: Option<String>,
+        /// With --then-wait: give up the wait after MS milliseconds (exit code 3; the
+        /// completion stays made); default: wait forever
+        #[arg(long, value_name = "MS", requires = "then_wait")]
+        timeout: Option<u64>,
     },
     /// Wait for a completion and consume it
     Wait {
@@ -325,12 +333,33 @@ fn run(cmd: &Cmd) -> Outcome {
         Cmd::Open { name, access } => {
             Completion::open_with(name, (*access).into())?;
         }
-        Cmd::Complete { name, all } => {
+        Cmd::Complete {
+            name,
+            all,
+            then_wait: None,
+            ..
+        } => {
             let c = Completion::open_with(name, Access::Write)?;
             if *all {
                 c.complete_all()?;
             } else {
                 c.complete()?;
+            }
+        }
+        Cmd::Complete {
+            name,
+            all,
+            then_wait: Some(then_wait),
+            timeout,
+        } => {
+            let c = Completion::open_with(name, Access::Write)?;
+            let w = Completion::open_with(then_wait, Access::Read)?;
+            interrupt_on_signals();
+            let timeout = timeout.map(Duration::from_millis);
+            if *all {
+                c.complete_all_and_wait(&w, timeout)?;
+            } else {
+                c.complete_and_wait(&w, timeout)?;
             }
         }
         Cmd::Wait { name, timeout } => {
@@ -528,6 +557,28 @@ mod tests {
         assert!(p(&["kcompletion", "create", "j", "--mode", "999"]).is_err());
         let c = p(&["kcompletion", "complete", "j", "--all"]).unwrap();
         assert!(matches!(c.cmd, Cmd::Complete { all: true, .. }));
+        let c = p(&[
+            "kcompletion",
+            "complete",
+            "a",
+            "--then-wait",
+            "b",
+            "--timeout",
+            "7",
+        ])
+        .unwrap();
+        assert!(matches!(
+            c.cmd,
+            Cmd::Complete {
+                all: false,
+                then_wait: Some(ref b),
+                timeout: Some(7),
+                ..
+            } if b == "b"
+        ));
+        // --timeout belongs to the wait: without --then-wait it is a usage error.
+        assert!(p(&["kcompletion", "complete", "a", "--timeout", "7"]).is_err());
+        assert!(p(&["kcompletion", "complete", "a", "--then-wait", "bad name"]).is_err());
         assert!(p(&["kcompletion", "list", "--json"]).is_ok());
     }
 

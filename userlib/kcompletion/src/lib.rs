@@ -363,6 +363,74 @@ impl Completion {
         Ok(())
     }
 
+    /// Completes this object, then waits on `then_wait` for at most `timeout` and consumes
+    /// one of its completions, in one system call (a hand-off: signal the peer, wait for its
+    /// answer). Needs write access here and read access on `then_wait`; errors as
+    /// [`wait`](Completion::wait). A failed wait (timeout, signal) keeps this object's
+    /// completion: the signal happened. `then_wait` may be this object.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// let (request, reply) = (kcompletion::Completion::open("req")?, kcompletion::Completion::open("rep")?);
+    /// request.complete_and_wait(&reply, Some(Duration::from_secs(1)))?;
+    /// # Ok::<(), kcompletion::Error>(())
+    /// ```
+    pub fn complete_and_wait(
+        &self,
+        then_wait: &Completion,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
+        self.complete_and_wait_until(then_wait, Deadline::from_timeout(timeout))
+            .map_err(|e| e.with_timeout(timeout))
+    }
+
+    /// [`complete_and_wait`](Completion::complete_and_wait) until an absolute deadline, as
+    /// [`wait_until`](Completion::wait_until) takes it.
+    pub fn complete_and_wait_until(
+        &self,
+        then_wait: &Completion,
+        deadline: impl Into<Deadline>,
+    ) -> Result<()> {
+        self.hand_off(then_wait, deadline.into(), 0)
+    }
+
+    /// As [`complete_and_wait`](Completion::complete_and_wait), completing this object for
+    /// every waiter ([`complete_all`](Completion::complete_all)) first.
+    pub fn complete_all_and_wait(
+        &self,
+        then_wait: &Completion,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
+        self.complete_all_and_wait_until(then_wait, Deadline::from_timeout(timeout))
+            .map_err(|e| e.with_timeout(timeout))
+    }
+
+    /// As [`complete_and_wait_until`](Completion::complete_and_wait_until), completing this
+    /// object for every waiter ([`complete_all`](Completion::complete_all)) first.
+    pub fn complete_all_and_wait_until(
+        &self,
+        then_wait: &Completion,
+        deadline: impl Into<Deadline>,
+    ) -> Result<()> {
+        self.hand_off(then_wait, deadline.into(), KC_COMPLETE_AND_WAIT_ALL)
+    }
+
+    fn hand_off(&self, then_wait: &Completion, deadline: Deadline, flags: u32) -> Result<()> {
+        let wait = deadline.to_raw();
+        let mut arg = KcCompleteAndWait {
+            deadline_ns: wait.deadline_ns,
+            flags: wait.flags | flags,
+            complete_fd: self.fd.as_raw_fd(),
+        };
+        ioctl::<raw::CompleteAndWait>(then_wait.fd.as_fd(), &mut arg).map_err(|e| {
+            let names = format!("{} then {}", self.name, then_wait.name);
+            Error::from_errno("complete_and_wait", Some(&names), e)
+        })?;
+        Ok(())
+    }
+
     /// Consumes one completion if `done > 0` and returns `true`; returns `false` without
     /// blocking otherwise. Needs read access.
     ///

@@ -99,17 +99,23 @@ unsafe fn type_error(l: State, n: c_int, func: &[u8], what: &[u8]) -> ! {
 /// The handle `self` (argument 1) of method `func`; raises unless it is a kcompletion handle.
 /// Upvalue 1 is the handles' metatable.
 pub(crate) unsafe fn check_handle(l: State, func: &[u8]) -> *mut Handle {
+    // SAFETY: forwarded.
+    unsafe { check_handle_arg(l, 1, func) }
+}
+
+/// A handle as argument `n` of `func`.
+pub(crate) unsafe fn check_handle_arg(l: State, n: c_int, func: &[u8]) -> *mut Handle {
     // SAFETY: `l` is valid; a userdata with our metatable holds a `Handle`.
     unsafe {
-        let p = ffi::lua_touserdata(l, 1);
-        if !p.is_null() && ffi::lua_getmetatable(l, 1) != 0 {
+        let p = ffi::lua_touserdata(l, n);
+        if !p.is_null() && ffi::lua_getmetatable(l, n) != 0 {
             let same = ffi::lua_rawequal(l, -1, ffi::lua_upvalueindex(1));
             ffi::lua_pop(l, 1);
             if same != 0 {
                 return p.cast();
             }
         }
-        type_error(l, 1, func, b"kcompletion")
+        type_error(l, n, func, b"kcompletion")
     }
 }
 
@@ -240,13 +246,17 @@ pub(crate) unsafe fn check_access(l: State) -> Access {
 /// The optional timeout in milliseconds of `c:wait` (argument 2, "#1" counting from after
 /// `self`, as before).
 pub(crate) unsafe fn check_timeout(l: State) -> Option<Duration> {
+    // SAFETY: forwarded.
+    unsafe { check_timeout_arg(l, 2, b"wait") }
+}
+
+/// An optional timeout in milliseconds as argument `n` of `func` (nil or none: no limit).
+pub(crate) unsafe fn check_timeout_arg(l: State, n: c_int, func: &[u8]) -> Option<Duration> {
     // SAFETY: `l` is valid.
     unsafe {
-        if ffi::lua_isnoneornil(l, 2) != 0 {
+        if ffi::lua_isnoneornil(l, n) != 0 {
             return None;
         }
-        Some(Duration::from_millis(check_uint(
-            l, 2, 1, b"wait", b"timeout",
-        )))
+        Some(Duration::from_millis(check_uint(l, n, n, func, b"timeout")))
     }
 }

@@ -84,8 +84,8 @@ use module_fns::{
     kc_abi_version, kc_list, kc_new, kc_open, kc_run, kc_scripts, kc_stop, kc_unlink,
 };
 use object::{
-    m_close, m_complete, m_complete_all, m_done, m_events, m_fd, m_gc, m_info, m_name, m_pollfd,
-    m_reinit, m_timeout, m_tostring, m_trywait, m_wait,
+    m_close, m_complete, m_complete_all, m_complete_and_wait, m_done, m_events, m_fd, m_gc, m_info,
+    m_name, m_pollfd, m_reinit, m_timeout, m_tostring, m_trywait, m_wait,
 };
 use ret::trampoline;
 use std::ffi::{c_char, c_int, CStr};
@@ -137,10 +137,11 @@ pub unsafe extern "C-unwind" fn luaopen_kcompletion(l: State) -> c_int {
         ffi::lua_setfield(l, mt, c"__name".as_ptr());
         ffi::lua_createtable(l, 0, 16);
         let methods = ffi::lua_gettop(l);
-        let list: [(&CStr, ffi::lua_CFunction); 13] = [
+        let list: [(&CStr, ffi::lua_CFunction); 14] = [
             (c"complete", m_complete),
             (c"complete_all", m_complete_all),
             (c"wait", m_wait),
+            (c"complete_and_wait", m_complete_and_wait),
             (c"trywait", m_trywait),
             (c"done", m_done),
             (c"reinit", m_reinit),

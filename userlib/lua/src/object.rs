@@ -2,12 +2,12 @@
 //! `c:complete()`, ..., the cqueues polling methods, `__gc`, `__tostring`); each method makes
 //! at most one `ioctl` on the handle's fd (through the ABI crate's typed `raw` layer).
 
-use crate::args::{check_handle, check_open, check_timeout};
+use crate::args::{check_handle, check_handle_arg, check_open, check_timeout, check_timeout_arg};
 use crate::compat;
 use crate::ret::{push_errno_fail, push_fail, push_info, push_true, Buf, Raise};
 use crate::{push_bytes, State};
 use kcompletion::abi::raw::{self, NoArgRequest};
-use kcompletion::abi::{KcInfo, KcWait, KC_INFO_LINKED};
+use kcompletion::abi::{KcCompleteAndWait, KcInfo, KcWait, KC_INFO_LINKED};
 use kcompletion::{Completion, Deadline, Error};
 use mlua_sys as ffi;
 use std::ffi::c_int;
@@ -99,6 +99,30 @@ pub(crate) unsafe extern "C-unwind" fn m_wait(l: State) -> c_int {
         let fd = check_open(l, h);
         let mut arg: KcWait = Deadline::from_timeout(timeout).to_raw();
         match raw::ioctl::<raw::Wait>(fd, &mut arg) {
+            Ok(_) => push_true(l),
+            Err(errno) => push_errno_fail(l, errno),
+        }
+    }
+}
+
+/// `c:complete_and_wait(other [, ms])`: completes `c`, then waits on `other`, in one ioctl;
+/// returns as `wait`.
+pub(crate) unsafe extern "C-unwind" fn m_complete_and_wait(l: State) -> c_int {
+    const FUNC: &[u8] = b"complete_and_wait";
+    // SAFETY: called by Lua; nothing owned (`KcCompleteAndWait` is plain data).
+    unsafe {
+        let h = check_handle(l, FUNC);
+        let other = check_handle_arg(l, 2, FUNC);
+        let timeout = check_timeout_arg(l, 3, FUNC);
+        let fd = check_open(l, h);
+        let other_fd = check_open(l, other);
+        let wait = Deadline::from_timeout(timeout).to_raw();
+        let mut arg = KcCompleteAndWait {
+            deadline_ns: wait.deadline_ns,
+            flags: wait.flags,
+            complete_fd: fd,
+        };
+        match raw::ioctl::<raw::CompleteAndWait>(other_fd, &mut arg) {
             Ok(_) => push_true(l),
             Err(errno) => push_errno_fail(l, errno),
         }

@@ -9,7 +9,8 @@
 //! NULL, unaligned, unmapped, kernel addresses, or a page another thread maps and unmaps
 //! while the call runs; names of every byte value and length 0-300; reserved fields set;
 //! closed and never-opened fd numbers; and sequences of valid calls (create, open, unlink,
-//! complete, complete-all, reinit, try-wait, wait with short deadlines, info, list, poll,
+//! complete, complete-all, reinit, try-wait, wait with short deadlines, complete-and-wait
+//! with any fd to complete, info, list, poll,
 //! close, dup) plus RUN/STOP of small kernel Lua scripts. Every result must be success or
 //! an errno from the documented set; anything else is a finding, printed with the seed,
 //! thread and call index so `--seed` replays it. Kernel-side findings (splats, leaks) are
@@ -40,7 +41,7 @@ const NAMES: [&str; 8] = [
     "fz.a", "fz.b", "fz.c", "fz.d", "fz.e", "fz.f", "fz.g", "fz.h",
 ];
 
-const KNOWN: [u32; 15] = [
+const KNOWN: [u32; 16] = [
     KC_IOC_VERSION,
     KC_IOC_CREATE,
     KC_IOC_OPEN,
@@ -53,6 +54,7 @@ const KNOWN: [u32; 15] = [
     KC_IOC_DONE,
     KC_IOC_REINIT,
     KC_IOC_INFO,
+    KC_IOC_COMPLETE_AND_WAIT,
     KC_IOC_RUN,
     KC_IOC_STOP,
     KC_IOC_SCRIPTS,
@@ -305,7 +307,27 @@ impl Worker {
                     KC_IOC_DONE,
                     KC_IOC_COMPLETE,
                 ][self.rng.below(6) as usize];
-                match self.rng.below(4) {
+                match self.rng.below(5) {
+                    4 => {
+                        // The fd to complete: one of ours, the control fd, closed, -1.
+                        let complete_fd = self.pick_fd();
+                        let mut c = KcCompleteAndWait {
+                            deadline_ns: now_ns(libc::CLOCK_MONOTONIC) + self.rng.below(1_000_000),
+                            flags: self.rng.below(4) as u32,
+                            complete_fd,
+                        };
+                        if c.flags & KC_WAIT_REALTIME != 0 {
+                            c.deadline_ns =
+                                now_ns(libc::CLOCK_REALTIME) + self.rng.below(1_000_000);
+                        }
+                        if self.rng.chance(5) {
+                            c.flags = self.rng.next_u64() as u32;
+                        }
+                        let _ = self.check(
+                            "complete_and_wait",
+                            ioctl_raw(fd, KC_IOC_COMPLETE_AND_WAIT, &mut c as *mut _ as usize),
+                        );
+                    }
                     0 => {
                         let mut w = KcWait {
                             deadline_ns: now_ns(libc::CLOCK_MONOTONIC) + self.rng.below(2_000_000),

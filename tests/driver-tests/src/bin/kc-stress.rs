@@ -4,8 +4,8 @@
 //! clock, 8 threads). Three phases, each checked against a model of what must have happened:
 //!
 //! 1. Mixed: T threads pick random operations on a few counting objects: complete, try-wait,
-//!    wait with a short deadline, open-use-close by name, complete-then-take-back, info, poll,
-//!    plus create/unlink churn on a separate name. The model counts completions granted and
+//!    wait with a short deadline, complete-one-and-wait-on-another in one call, open-use-close
+//!    by name, complete-then-take-back, info, poll, plus create/unlink churn on a separate name. The model counts completions granted and
 //!    consumed per object; at the end each object's `done` must equal granted - consumed, and
 //!    draining it must yield exactly that many.
 //! 2. Hand-off: half the threads consume a fixed number of completions each with long
@@ -22,7 +22,7 @@ use kcompletion_driver_tests::progress::progress_reporter;
 use kcompletion_driver_tests::rng::Rng;
 use kcompletion_driver_tests::sys::*;
 use kcompletion_test_harness::ktap::Ktap;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
@@ -55,7 +55,7 @@ fn mixed(t: usize, seed: u64, ops: u64, model: &Model) {
     while done < ops {
         let k = rng.below(OBJECTS as u64) as usize;
         let fd = &fds[k];
-        match rng.below(12) {
+        match rng.below(13) {
             0..=2 => match complete(fd) {
                 Ok(()) => {
                     model.granted[k].fetch_add(1, Ordering::SeqCst);
@@ -109,6 +109,23 @@ fn mixed(t: usize, seed: u64, ops: u64, model: &Model) {
             }
             10 => {
                 let _ = readable(fd, 0);
+            }
+            11 => {
+                // Complete one object and wait on another (or the same) in one call: the
+                // completion is made whatever the wait returns.
+                let j = rng.below(OBJECTS as u64) as usize;
+                let deadline = now_ns(libc::CLOCK_MONOTONIC) + rng.below(300_000);
+                let r = complete_and_wait(fd, fds[j].as_raw_fd(), deadline, 0);
+                if matches!(r, Ok(()) | Err(libc::ETIMEDOUT)) {
+                    model.granted[j].fetch_add(1, Ordering::SeqCst);
+                }
+                match r {
+                    Ok(()) => {
+                        model.consumed[k].fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(libc::ETIMEDOUT) => {}
+                    Err(e) => bad("complete_and_wait", e),
+                }
             }
             _ => {
                 // Name churn on a separate name: only EEXIST/ENOENT may fail.

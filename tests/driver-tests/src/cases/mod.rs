@@ -22,6 +22,7 @@ macro_rules! check {
 pub mod copyout;
 pub mod counting;
 pub mod create_open;
+pub mod hand_off;
 pub mod invalid;
 pub mod kill;
 pub mod listing;
