@@ -233,17 +233,26 @@ impl Completion {
         then_wait.wait_until(deadline, interrupted)
     }
 
-    /// The first half of [`Self::complete_and_wait`], for a caller that waits next.
+    /// The first half of [`Self::complete_and_wait`], for a caller that waits next. Process
+    /// context, no spinlock held (it may give up the CPU).
     pub(crate) fn complete_before_wait(&self, all: bool) {
         if all {
             self.complete_all();
-            return;
+        } else {
+            let mut locked = self.lock();
+            Self::add_one(locked.counters());
+            // The caller is about to wait: a sync wake-up (the peer may be placed on this
+            // CPU instead of pulling the caller away).
+            locked.wake_one_sync();
         }
-        let mut locked = self.lock();
-        Self::add_one(locked.counters());
-        // The caller is about to sleep: a sync wake-up, so that the scheduler does not move
-        // the peer it wakes, or preempt the caller for it, only for the caller to sleep.
-        locked.wake_one_sync();
+        // If the task just woken should run here now, let it run before this one looks for
+        // its own completion: on one CPU the peer then answers while the caller is still
+        // runnable (preempted, not asleep), so the caller's wait finds the answer and never
+        // sleeps, and the peer's complete wakes nobody. Without this, a kernel without
+        // preemption (PREEMPT_NONE) makes both sides of a ping-pong sleep and be woken every
+        // round: the switch that two calls get for free on their return to userspace.
+        // SAFETY: Process context (this function's contract), no lock held.
+        unsafe { ffi::kcompletion_cond_resched() };
     }
 
     /// Every current and future wait succeeds until [`Self::reinit`].

@@ -52,6 +52,7 @@ extern "C" {
         wq: *mut bindings::wait_queue_head,
         entry: *mut bindings::wait_queue_entry,
     );
+    pub(crate) fn kcompletion_cond_resched();
     pub(crate) fn kcompletion_init_waitqueue(wq: *mut bindings::wait_queue_head);
     pub(crate) fn kcompletion_wq_lock(wq: *mut bindings::wait_queue_head) -> c_ulong;
     pub(crate) fn kcompletion_wq_unlock(wq: *mut bindings::wait_queue_head, flags: c_ulong);

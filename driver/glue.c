@@ -190,6 +190,12 @@ void kcompletion_wait_queue_locked(struct wait_queue_head *wq, struct wait_queue
 	set_current_state(TASK_INTERRUPTIBLE);
 }
 
+/* cond_resched() is a macro whose expansion depends on the preemption model. */
+void kcompletion_cond_resched(void)
+{
+	cond_resched();
+}
+
 /* init_waitqueue_head() is a macro that defines the lockdep class key. */
 void kcompletion_init_waitqueue(struct wait_queue_head *wq)
 {

@@ -38,6 +38,7 @@ void kcompletion_poll_wait(struct file *file, struct wait_queue_head *wq,
 struct wait_queue_entry;
 void kcompletion_wait_queue_locked(struct wait_queue_head *wq, struct wait_queue_entry *entry);
 void kcompletion_init_waitqueue(struct wait_queue_head *wq);
+void kcompletion_cond_resched(void);
 unsigned long kcompletion_wq_lock(struct wait_queue_head *wq);
 void kcompletion_wq_unlock(struct wait_queue_head *wq, unsigned long flags);
 void kcompletion_xa_init(struct xarray *xa);

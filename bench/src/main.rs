@@ -1,7 +1,8 @@
 //! `kc-bench`: the guest side of `cargo xtask bench`.
 //!
-//! Runs the scenarios of issue 6 on raw system calls, baselines and kcompletion interleaved
-//! within every repetition, and prints one line per measurement on stdout:
+//! Runs the scenarios of issue 6 (and P9 of issue 18) on raw system calls, baselines and
+//! kcompletion interleaved within every repetition, and prints one line per measurement on
+//! stdout:
 //!
 //! ```text
 //! KCB scenario=P1 case=threads mech=eventfd param=0 rep=2 value=5973.0 unit=ns
@@ -11,12 +12,14 @@
 //! scenario cannot run. Progress goes to stderr. The host (`xtask/src/bench/`) computes
 //! medians and spreads, compares against the targets and writes the report.
 //!
-//! Usage: `kc-bench [--quick] [--reps N] [--only P1,P3,...]`
+//! Usage: `kc-bench [--quick] [--reps N] [--only P1,P3,...]` (scenarios: micro, P1, P2, P3,
+//! P4, P6, P9; `profile` only on request)
 //!
 //! P4 reloads the module (`$KC_MODULE`, default /lib/modules/kcompletion.ko) with limits
 //! large enough and reloads it with the defaults at the end, so it runs last.
 
 mod fanout;
+mod handoff;
 mod lua;
 mod pingpong;
 mod registry;
@@ -120,7 +123,9 @@ fn main() {
                     .collect()
             }
             "-h" | "--help" => {
-                println!("usage: kc-bench [--quick] [--reps N] [--only micro,P1,P2,P3,P4,P6]");
+                println!(
+                    "usage: kc-bench [--quick] [--reps N] [--only micro,P1,P2,P3,P4,P6,P9,profile]"
+                );
                 return;
             }
             other => panic!("unknown argument {other}"),
@@ -137,7 +142,7 @@ fn main() {
     );
     let t0 = std::time::Instant::now();
     if sys::open_dev().map(sys::close).is_err() {
-        for s in ["P1", "P2", "P3", "P4", "P6"] {
+        for s in ["P1", "P2", "P3", "P4", "P6", "P9"] {
             skip(s, "/dev/kcompletion cannot be opened (module not loaded?)");
         }
         std::process::exit(1);
@@ -155,6 +160,7 @@ fn main() {
     run("P2", &pingpong::p2);
     run("P3", &fanout::p3);
     run("P6", &lua::p6);
+    run("P9", &handoff::p9);
     // Only on request: where the Lua binding's time goes.
     if cfg.only.iter().any(|s| s == "profile") {
         lua::profile(&cfg);

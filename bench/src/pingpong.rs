@@ -1,6 +1,7 @@
 //! P1: round trips between two threads and between two processes through two kcompletions,
 //! against eventfd (`EFD_SEMAPHORE`), futex and pipe. P2: a userspace Lua process against an
-//! in-kernel Lua script through two named completions, against P1.
+//! in-kernel Lua script through two named completions, against P1 (and the same through
+//! `KC_IOC_COMPLETE_AND_WAIT` on both sides).
 
 use crate::sys::*;
 use crate::{emit, progress, skip, Config};
@@ -76,7 +77,7 @@ pub enum Mode {
 }
 
 impl Mode {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Mode::Threads => "threads",
             Mode::Processes => "processes",
@@ -87,7 +88,7 @@ impl Mode {
 pub const MECHS: &[&str] = &["kcompletion", "eventfd", "futex", "pipe"];
 
 /// The two channels of a mechanism, and what to close afterwards.
-fn make(dev: RawFd, mech: &str, mode: Mode) -> (Box<dyn Chan>, Box<dyn Chan>, Vec<RawFd>) {
+pub fn make(dev: RawFd, mech: &str, mode: Mode) -> (Box<dyn Chan>, Box<dyn Chan>, Vec<RawFd>) {
     match mech {
         "kcompletion" => {
             let a = kc_fresh(dev, "kcb.p1.ping");
@@ -174,6 +175,16 @@ pub fn round_trips(
         }
     };
     let measure = || signal_then_wait(ping, pong, warm, rounds);
+    with_peer(mode, peer, measure)
+}
+
+/// Runs `peer` on a thread or in a forked process (`mode`) while this side runs `measure`,
+/// and returns what `measure` returned once the peer is done.
+pub fn with_peer<P, M>(mode: Mode, peer: P, measure: M) -> f64
+where
+    P: FnOnce() + Send,
+    M: FnOnce() -> f64,
+{
     match mode {
         Mode::Threads => std::thread::scope(|s| {
             s.spawn(peer);
@@ -243,17 +254,22 @@ pub fn p1(cfg: &Config) {
 const P2_SCRIPT: &str = "kcb-p2";
 const P2_KERNEL: &str = include_str!("../lua/p2_kernel.lua");
 const P2_USER: &str = include_str!("../lua/p2_user.lua");
+/// P2 through `KC_IOC_COMPLETE_AND_WAIT` (issue 18): a second script on its own two objects,
+/// both sides making one call per round.
+const P2_CAW_SCRIPT: &str = "kcb-p2-caw";
+const P2_CAW_KERNEL: &str = include_str!("../lua/p2_kernel_caw.lua");
+const P2_CAW_USER: &str = include_str!("../lua/p2_user_caw.lua");
 
 /// Waits (a few seconds at most) for a script to leave the running state, then reaps it.
-fn stop_script(dev: RawFd) {
-    let _ = kc_stop(dev, P2_SCRIPT);
+fn stop_script(dev: RawFd, script: &str) {
+    let _ = kc_stop(dev, script);
     for _ in 0..500 {
-        match kc_script_state(dev, P2_SCRIPT) {
+        match kc_script_state(dev, script) {
             Some((KC_SCRIPT_RUNNING, _)) => {
                 std::thread::sleep(std::time::Duration::from_millis(10))
             }
             Some(_) => {
-                let _ = kc_stop(dev, P2_SCRIPT);
+                let _ = kc_stop(dev, script);
                 return;
             }
             None => return,
@@ -291,50 +307,82 @@ pub fn per_iteration(prog: &str, script: &str, n: u64) -> Result<f64, String> {
     Ok((b as f64 - a as f64) / n as f64)
 }
 
+/// Why a RUN failed, for a skip line.
+fn run_failure(e: i32, text: &str) -> String {
+    if e == libc::ENOTTY {
+        "kernel Lua not available (RUN ioctl: ENOTTY)".to_string()
+    } else {
+        format!("RUN failed: errno {e} {text}")
+    }
+}
+
 pub fn p2(cfg: &Config) {
     let dev = open_dev().expect("open /dev/kcompletion");
-    // The kernel script and the userspace side meet on two named completions.
-    let names = ["kcb.p2.ping", "kcb.p2.pong"];
+    // Each kernel script and its userspace side meet on two named completions.
+    let names = ["kcb.p2.ping", "kcb.p2.pong", "kcb.p2c.ping", "kcb.p2c.pong"];
     for n in names {
         let _ = kc_unlink(dev, n.as_bytes());
     }
-    let ping = kc_create(dev, names[0].as_bytes()).expect("create kcb.p2.ping");
-    let pong = kc_create(dev, names[1].as_bytes()).expect("create kcb.p2.pong");
-    // Gives back the names and fds (the script is stopped first where it ran).
+    let fds: Vec<RawFd> = names
+        .iter()
+        .map(|n| kc_create(dev, n.as_bytes()).unwrap_or_else(|e| panic!("create {n}: errno {e}")))
+        .collect();
+    let (ping, pong, caw_ping, caw_pong) = (fds[0], fds[1], fds[2], fds[3]);
+    // Stops the scripts and gives back the names and fds.
     let release = || {
+        stop_script(dev, P2_SCRIPT);
+        stop_script(dev, P2_CAW_SCRIPT);
         for n in names {
             let _ = kc_unlink(dev, n.as_bytes());
         }
-        close(ping);
-        close(pong);
+        fds.iter().copied().for_each(close);
         close(dev);
     };
-    stop_script(dev);
+    stop_script(dev, P2_SCRIPT);
+    stop_script(dev, P2_CAW_SCRIPT);
     if let Err((e, text)) = kc_run(dev, P2_SCRIPT, P2_KERNEL) {
-        let why = if e == libc::ENOTTY {
-            "kernel Lua not available (RUN ioctl: ENOTTY)".to_string()
-        } else {
-            format!("RUN failed: errno {e} {text}")
-        };
-        skip("P2", &why);
+        skip("P2", &run_failure(e, &text));
         release();
         return;
     }
-    // Same vCPU as the baseline: this process (and the lua5.4 it starts) and the script's
-    // kernel thread on CPU 0. Unpinned, the scheduler put the kernel thread on the other
+    let mut caw = match kc_run(dev, P2_CAW_SCRIPT, P2_CAW_KERNEL) {
+        Ok(()) => true,
+        Err((e, text)) => {
+            skip(
+                "P2",
+                &format!("complete_and_wait script: {}", run_failure(e, &text)),
+            );
+            false
+        }
+    };
+    // Same vCPU as the baseline: this process (and the lua5.4 it starts) and the scripts'
+    // kernel threads on CPU 0. Unpinned, the scheduler put the kernel thread on the other
     // vCPU and P2 measured a cross-CPU round trip against a same-CPU baseline.
     pin(0);
     match kthread_pid(P2_SCRIPT) {
         Some(pid) => pin_task(pid, 0),
         None => {
             skip("P2", "the kernel script's thread was not found in /proc");
-            stop_script(dev);
             release();
             return;
         }
     }
+    if caw {
+        match kthread_pid(P2_CAW_SCRIPT) {
+            Some(pid) => pin_task(pid, 0),
+            None => {
+                skip(
+                    "P2",
+                    "the complete_and_wait kernel script's thread was not found in /proc",
+                );
+                caw = false;
+            }
+        }
+    }
     let user = "/tmp/kcb-p2-user.lua";
     std::fs::write(user, P2_USER).expect("write /tmp/kcb-p2-user.lua");
+    let caw_user = "/tmp/kcb-p2-user-caw.lua";
+    std::fs::write(caw_user, P2_CAW_USER).expect("write /tmp/kcb-p2-user-caw.lua");
     let rounds = cfg.pick(10_000u64, 1_000);
     let (pa, pb) = (Kc(ping), Kc(pong));
     'reps: for rep in 0..cfg.reps {
@@ -365,15 +413,38 @@ pub fn p2(cfg: &Config) {
                 break 'reps;
             }
         }
-        if let Some((st, err)) = kc_script_state(dev, P2_SCRIPT) {
-            if st != KC_SCRIPT_RUNNING {
-                skip("P2", &format!("the kernel script ended: {err}"));
-                break;
+        if caw {
+            // The same through COMPLETE_AND_WAIT on both sides: Rust, then Lua 5.4.
+            for _ in 0..100 {
+                kc_complete_and_wait(caw_ping, caw_pong);
+            }
+            let t0 = now_ns();
+            for _ in 0..rounds {
+                kc_complete_and_wait(caw_ping, caw_pong);
+            }
+            let v = (now_ns() - t0) as f64 / rounds as f64;
+            emit("P2", "roundtrip", "rust-klua-caw", 0, rep, v, "ns");
+            match per_iteration("lua5.4", caw_user, rounds) {
+                Ok(v) => emit("P2", "roundtrip", "lua-klua-caw", 0, rep, v, "ns"),
+                Err(e) => {
+                    skip("P2", &format!("lua5.4 complete_and_wait side failed: {e}"));
+                    caw = false;
+                }
+            }
+        }
+        for script in [P2_SCRIPT, P2_CAW_SCRIPT] {
+            if let Some((st, err)) = kc_script_state(dev, script) {
+                if st != KC_SCRIPT_RUNNING && (script == P2_SCRIPT || caw) {
+                    skip("P2", &format!("the kernel script {script} ended: {err}"));
+                    if script == P2_SCRIPT {
+                        break 'reps;
+                    }
+                    caw = false;
+                }
             }
         }
         progress(&format!("P2 rep {} of {}", rep + 1, cfg.reps));
     }
-    stop_script(dev);
     release();
 }
 
@@ -448,6 +519,12 @@ pub fn micro(cfg: &Config) {
                     kc_complete(kc);
                     kc_wait(kc);
                 }),
+            ),
+            (
+                // Completes and takes the same object in one call (issue 18): beside
+                // kc-complete+wait, the saving of one system call.
+                "kc-complete-and-wait-self",
+                Box::new(|| kc_complete_and_wait(kc, kc)),
             ),
             (
                 "eventfd-write+read",

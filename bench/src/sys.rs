@@ -127,6 +127,22 @@ pub fn kc_wait(fd: RawFd) {
     }
 }
 
+/// COMPLETE_AND_WAIT with no deadline: completes `complete_fd` and waits on `wait_fd` in one
+/// call. On `EINTR` the completion was made already, so only the wait is retried.
+#[inline]
+pub fn kc_complete_and_wait(complete_fd: RawFd, wait_fd: RawFd) {
+    let mut req = KcCompleteAndWait {
+        deadline_ns: KC_DEADLINE_NEVER,
+        flags: 0,
+        complete_fd,
+    };
+    match raw::ioctl::<raw::CompleteAndWait>(wait_fd, &mut req) {
+        Ok(_) => {}
+        Err(libc::EINTR) => kc_wait(wait_fd),
+        Err(e) => panic!("KC_IOC_COMPLETE_AND_WAIT: errno {e}"),
+    }
+}
+
 pub fn kc_waiters(fd: RawFd) -> u32 {
     let mut info = KcInfo::default();
     raw::ioctl::<raw::Info>(fd, &mut info).expect("KC_IOC_INFO");

@@ -203,7 +203,10 @@ pipe: one byte each way.
 `lua5.4` with `require \"kcompletion\"` runs `ping:complete(); pong:wait()` N times. Timed as \
 (time of a 2N-round process − time of an N-round process) / N, so exec and `require` cancel \
 out. Baseline: P1 between processes on kcompletion, measured in the same repetition. \
-`rust-klua` is a Rust process against the same kernel script (the kernel side alone).
+`rust-klua` is a Rust process against the same kernel script (the kernel side alone). \
+`lua-klua-caw` and `rust-klua-caw`: the same through `KC_IOC_COMPLETE_AND_WAIT` on both sides \
+(a second script on its own two objects waits for the first ping, then answers with \
+`pong:complete_and_wait(ping)`; the userspace side runs `ping:complete_and_wait(pong)`).
 - **P3**: N threads block in the mechanism (verified in `/proc/self/task/*/stat`, and for \
 kcompletion in the object's waiter count), then the clock starts and one call wakes them all: \
 `KC_IOC_COMPLETE_ALL`; `FUTEX_WAKE` of `INT_MAX` on a private futex; a `write` to an eventfd \
@@ -215,4 +218,11 @@ before the clock starts. Memory: growth of `/proc/slabinfo` (active objects × o
 and slab pages) over the fill, divided by the objects added.
 - **P6**: N iterations of `c:complete(); c:trywait()` in `lua5.4` and `luajit` (2N−N process \
 difference as in P2) against the same two raw ioctls in a Rust loop.
+- **P9**: P1's round trip through `KC_IOC_COMPLETE_AND_WAIT`, which completes one object and \
+waits on another in one system call: this side makes one call per round (complete `ping`, wait \
+for `pong`); the peer waits for the first `ping`, then every round completes `pong` and waits for \
+the next `ping` in one call, and in its last round only completes `pong`, so nothing is left \
+pending. Beside it, in the same repetition and the same loop, P1's two-call kcompletion \
+(`kcompletion`), eventfd and futex. Threads and processes, both sides on vCPU 0, and the peer \
+on vCPU 1 (`-xcpu`).
 ";

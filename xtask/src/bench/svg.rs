@@ -44,7 +44,11 @@ fn bar_chart(path: &Path, title: &str, y_desc: &str, bars: &[(String, Stat)]) ->
         .map_err(plot_err)?;
     chart
         .draw_series(bars.iter().enumerate().map(|(i, (l, s))| {
-            let color = if l.contains("kcompletion") || l.contains("klua") || l.starts_with("lua") {
+            let color = if l.contains("kcompletion")
+                || l.contains("klua")
+                || l.starts_with("lua")
+                || l.contains("complete-and-wait")
+            {
                 RGBColor(0xd9, 0x5f, 0x02)
             } else {
                 RGBColor(0x1b, 0x9e, 0x77)
@@ -212,6 +216,8 @@ pub fn plots(res: &Results, dir: &Path, clock: &str) -> Result<Vec<String>> {
         ("rust-rust", "P1 Rust ↔ Rust (processes)"),
         ("rust-klua", "Rust ↔ kernel Lua"),
         ("lua-klua", "Lua 5.4 ↔ kernel Lua"),
+        ("rust-klua-caw", "Rust ↔ kernel Lua, complete_and_wait"),
+        ("lua-klua-caw", "Lua 5.4 ↔ kernel Lua, complete_and_wait"),
     ]
     .iter()
     .filter_map(|(m, l)| res.get("P2", "roundtrip", m, 0).map(|s| (l.to_string(), s)))
@@ -254,6 +260,22 @@ pub fn plots(res: &Results, dir: &Path, clock: &str) -> Result<Vec<String>> {
     })
     .collect();
     out.bars("p6.svg", "P6: complete() + trywait(), per iteration", &p6)?;
+    let p9: Vec<(String, Stat)> = ["threads", "processes"]
+        .iter()
+        .flat_map(|case| {
+            ["kc-complete-and-wait", "kcompletion", "eventfd", "futex"]
+                .iter()
+                .filter_map(move |m| {
+                    res.get("P9", case, m, 0)
+                        .map(|s| (format!("{m} ({case})"), s))
+                })
+        })
+        .collect();
+    out.bars(
+        "p9.svg",
+        "P9: round trip, COMPLETE_AND_WAIT vs two calls (same vCPU)",
+        &p9,
+    )?;
     Ok(out.files)
 }
 

@@ -1,5 +1,5 @@
-//! The targets of issue 6 beside their figures (the summary rows and their verdicts), and
-//! the checks of `cargo xtask test` that every scenario produced figures.
+//! The targets of issue 6 (and of P9, issue 18) beside their figures (the summary rows and
+//! their verdicts), and the checks of `cargo xtask test` that every scenario produced figures.
 
 use super::stats::{fmt_count, fmt_ns, fmt_stat, Results, Stat};
 
@@ -71,6 +71,84 @@ fn ratio_row(
     }
 }
 
+/// A row without a target: `a` against `b`, and their ratio.
+fn info_row(
+    res: &Results,
+    scenario: &'static str,
+    what: String,
+    a: Option<Stat>,
+    b: Option<Stat>,
+    b_name: &str,
+) -> Row {
+    let mut row = ratio_row(res, scenario, what, a, b, b_name, f64::INFINITY, "ns");
+    row.target = "—".into();
+    if row.ratio.is_some() {
+        row.verdict = Verdict::Info;
+    }
+    row
+}
+
+/// `name figure (ratio of a to it)` for each baseline of `a` that was measured.
+fn with_ratios(a: Option<Stat>, others: &[(&str, Option<Stat>)]) -> Vec<String> {
+    others
+        .iter()
+        .filter_map(|(name, s)| {
+            let s = (*s)?;
+            Some(match a {
+                Some(a) => format!("{name} {} ({:.2}x)", fmt_ns(s.median), a.median / s.median),
+                None => format!("{name} {}", fmt_ns(s.median)),
+            })
+        })
+        .collect()
+}
+
+/// The P9 rows (issue 18): P1's round trip through `KC_IOC_COMPLETE_AND_WAIT`. Two threads on
+/// one vCPU has targets against futex and eventfd; the other cases are reported.
+fn p9_rows(res: &Results, rows: &mut Vec<Row>) {
+    const CAW: &str = "kc-complete-and-wait";
+    for case in ["threads", "processes", "threads-xcpu", "processes-xcpu"] {
+        let caw = res.get("P9", case, CAW, 0);
+        if caw.is_none() && case.ends_with("-xcpu") {
+            continue;
+        }
+        let get = |m: &str| res.get("P9", case, m, 0);
+        let label = match case.strip_suffix("-xcpu") {
+            Some(c) => format!("two {c} on different vCPUs"),
+            None => format!("two {case}, same vCPU"),
+        };
+        let what = |vs: &str| format!("round trip through COMPLETE_AND_WAIT, {label}, vs {vs}");
+        if case == "threads" {
+            for (vs, max, rest) in [
+                ("futex", 0.95, ["eventfd", "kcompletion"]),
+                ("eventfd", 0.90, ["futex", "kcompletion"]),
+            ] {
+                let mut row = ratio_row(res, "P9", what(vs), caw, get(vs), vs, max, "ns");
+                let others = with_ratios(
+                    caw,
+                    &rest.map(|m| (if m == "kcompletion" { "two calls" } else { m }, get(m))),
+                );
+                if !others.is_empty() {
+                    row.baseline = format!("{}; {}", row.baseline, others.join(", "));
+                }
+                rows.push(row);
+            }
+        } else {
+            let mut row = info_row(res, "P9", what("futex"), caw, get("futex"), "futex");
+            let others = with_ratios(
+                caw,
+                &[
+                    ("eventfd", get("eventfd")),
+                    ("two calls", get("kcompletion")),
+                ],
+            );
+            if !others.is_empty() {
+                row.baseline = format!("{}; {}", row.baseline, others.join(", "));
+            }
+            rows.push(row);
+        }
+    }
+}
+
 /// The summary: every target of issue 6 beside its figure.
 pub fn rows(res: &Results) -> Vec<Row> {
     let mut rows = Vec::new();
@@ -119,6 +197,31 @@ pub fn rows(res: &Results) -> Vec<Row> {
         p2.baseline = format!("{}; Rust ↔ kernel Lua {}", p2.baseline, fmt_ns(s.median));
     }
     rows.push(p2);
+    let caw = res.get("P2", "roundtrip", "lua-klua-caw", 0);
+    let mut p2_caw = info_row(
+        res,
+        "P2",
+        "round trip, Lua 5.4 process ↔ kernel Lua script, both through complete_and_wait, vs P1 \
+         (processes, kcompletion)"
+            .into(),
+        caw,
+        res.get("P2", "roundtrip", "rust-rust", 0),
+        "P1",
+    );
+    let others = with_ratios(
+        caw,
+        &[
+            ("two calls", res.get("P2", "roundtrip", "lua-klua", 0)),
+            (
+                "Rust ↔ kernel Lua through it",
+                res.get("P2", "roundtrip", "rust-klua-caw", 0),
+            ),
+        ],
+    );
+    if !others.is_empty() {
+        p2_caw.baseline = format!("{}; {}", p2_caw.baseline, others.join(", "));
+    }
+    rows.push(p2_caw);
     for (case, where_) in [
         ("wake-all", "waiters on the waker's vCPU"),
         ("wake-all-xcpu", "waiters on the other vCPU"),
@@ -238,6 +341,7 @@ pub fn rows(res: &Results) -> Vec<Row> {
             "ns",
         ));
     }
+    p9_rows(res, &mut rows);
     rows
 }
 
@@ -290,6 +394,10 @@ pub fn checks(res: &Results, quick: bool) -> Vec<(String, bool)> {
         "P2 produced figures (Lua ↔ kernel Lua and its P1 baseline)".into(),
         has("P2", "roundtrip", "lua-klua") && has("P2", "roundtrip", "rust-rust"),
     ));
+    out.push((
+        "P2 through complete_and_wait produced figures (Lua and Rust ↔ kernel Lua)".into(),
+        has("P2", "roundtrip", "lua-klua-caw") && has("P2", "roundtrip", "rust-klua-caw"),
+    ));
     for case in ["wake-all", "wake-all-xcpu"] {
         let p3 = [10u64, 100, 1000].iter().all(|&n| {
             ["kcompletion", "futex", "eventfd-epoll"]
@@ -321,6 +429,15 @@ pub fn checks(res: &Results, quick: bool) -> Vec<(String, bool)> {
             .iter()
             .all(|m| has("P6", "complete+trywait", m)),
     ));
+    for case in ["threads", "processes", "threads-xcpu", "processes-xcpu"] {
+        let ok = ["kc-complete-and-wait", "kcompletion", "eventfd", "futex"]
+            .iter()
+            .all(|m| has("P9", case, m));
+        out.push((
+            format!("P9 ({case}) produced a figure for every mechanism"),
+            ok,
+        ));
+    }
     out
 }
 
@@ -373,5 +490,92 @@ KCB-SKIP scenario=P2 reason=kernel Lua not available\ngarbage line\nKCB-END\n";
         assert_eq!(p4.verdict, Verdict::Met);
         let c = checks(&res, true);
         assert!(c.iter().all(|(_, ok)| !ok), "{c:?}");
+    }
+
+    #[test]
+    fn p9_rows_and_checks() {
+        let mut out = String::from("KCB-META cpus=2\nKCB-META mode=quick reps=1\n");
+        let figures = [
+            ("threads", [5000, 6000, 5500, 6200]),
+            ("processes", [5100, 6100, 7900, 6150]),
+            ("threads-xcpu", [8000, 9200, 9300, 9250]),
+            ("processes-xcpu", [8100, 9100, 11600, 9150]),
+        ];
+        for (case, values) in figures {
+            for (m, v) in ["kc-complete-and-wait", "eventfd", "futex", "kcompletion"]
+                .iter()
+                .zip(values)
+            {
+                out += &format!(
+                    "KCB scenario=P9 case={case} mech={m} param=0 rep=0 value={v}.0 unit=ns\n"
+                );
+            }
+        }
+        for (m, v) in [
+            ("rust-rust", 6000),
+            ("lua-klua", 8400),
+            ("lua-klua-caw", 7200),
+            ("rust-klua-caw", 6600),
+        ] {
+            out += &format!(
+                "KCB scenario=P2 case=roundtrip mech={m} param=0 rep=0 value={v}.0 unit=ns\n"
+            );
+        }
+        let res = Results::new(parse(&out));
+        let rows = rows(&res);
+        let p9: Vec<&Row> = rows.iter().filter(|r| r.scenario == "P9").collect();
+        assert_eq!(p9.len(), 5, "{p9:?}");
+        // threads, same vCPU: 5000 vs futex 5500 (0.91x ≤ 0.95x), vs eventfd 6000 (0.83x ≤ 0.90x)
+        assert!(p9[0].what.contains("vs futex"), "{:?}", p9[0]);
+        assert_eq!(p9[0].verdict, Verdict::Met);
+        assert!((p9[0].ratio.unwrap() - 5000.0 / 5500.0).abs() < 1e-9);
+        assert!(
+            p9[0].baseline.contains("eventfd 6000 ns (0.83x)"),
+            "{}",
+            p9[0].baseline
+        );
+        assert!(
+            p9[0].baseline.contains("two calls 6200 ns (0.81x)"),
+            "{}",
+            p9[0].baseline
+        );
+        assert!(p9[1].what.contains("vs eventfd"), "{:?}", p9[1]);
+        assert_eq!(p9[1].verdict, Verdict::Met);
+        // the others are reported without a target
+        for r in &p9[2..] {
+            assert_eq!(r.verdict, Verdict::Info, "{r:?}");
+            assert_eq!(r.target, "—");
+        }
+        assert!((p9[2].ratio.unwrap() - 5100.0 / 7900.0).abs() < 1e-9);
+        assert!(p9[4].what.contains("processes on different vCPUs"));
+        let caw = rows
+            .iter()
+            .find(|r| r.scenario == "P2" && r.what.contains("complete_and_wait"))
+            .unwrap();
+        assert_eq!(caw.verdict, Verdict::Info);
+        assert!((caw.ratio.unwrap() - 1.2).abs() < 1e-9);
+        assert!(
+            caw.baseline.contains("two calls 8400 ns (0.86x)"),
+            "{}",
+            caw.baseline
+        );
+        let c = checks(&res, true);
+        let ok = |prefix: &str| {
+            c.iter()
+                .filter(|(n, _)| n.starts_with(prefix))
+                .all(|(_, ok)| *ok)
+        };
+        assert_eq!(c.iter().filter(|(n, _)| n.starts_with("P9 (")).count(), 4);
+        assert!(ok("P9 (") && ok("P2 through"), "{c:?}");
+
+        // A missed target: complete-and-wait slower than 0.95x futex on one vCPU.
+        let slow = out.replace(
+            "case=threads mech=kc-complete-and-wait param=0 rep=0 value=5000.0",
+            "case=threads mech=kc-complete-and-wait param=0 rep=0 value=5300.0",
+        );
+        let rows = super::rows(&Results::new(parse(&slow)));
+        let p9: Vec<&Row> = rows.iter().filter(|r| r.scenario == "P9").collect();
+        assert_eq!(p9[0].verdict, Verdict::Missed);
+        assert_eq!(p9[1].verdict, Verdict::Met);
     }
 }
