@@ -12,6 +12,9 @@ local flavour = (jit and "jit" or _VERSION:gsub("%W", ""))
 math.randomseed(os.time())
 local prefix = ("lt-%s-%d-%d"):format(flavour, os.time(), math.random(1, 1000000))
 local load_chunk = loadstring or load
+local unpack = table.unpack or unpack
+-- the arguments packed by { n = select("#", ...), ... }, nils included
+local function unpack_args(t) return unpack(t, 1, t.n) end
 
 package.path = (arg[0]:match("^(.*/)") or "./") .. "?.lua;" .. package.path
 local T = require "ktap"
@@ -217,6 +220,181 @@ case("read-only handle: complete returns nil, \"bad access\", 9", function()
   fails("bad access", 9, w:trywait())
   eq(w:complete(), true, "complete")
   eq(r:wait(0), true, "wait")
+end)
+
+---------------------------------------------------------------------------------------------
+-- a:complete_and_wait(b [, ms]): completes a, then waits on b, in one call (issue 18)
+
+case("complete_and_wait: completes a, then consumes one of b", function()
+  local a = new("caw-a")
+  local b = new("caw-b")
+  eq(b:complete(), true, "complete b")
+  eq(a:complete_and_wait(b, 10000), true, "complete_and_wait with b done")
+  eq(a:info().done, 1, "a completed once")
+  eq(b:info().done, 0, "b consumed")
+  -- counted: of two on b, one is consumed
+  b:complete(); b:complete()
+  eq(a:complete_and_wait(b), true, "without a timeout")
+  eq(a:info().done, 2, "a")
+  eq(b:info().done, 1, "b")
+  eq(a:complete_and_wait(b, 0), true, "timeout 0 with b done")
+  eq(a:info().done, 3, "a")
+  eq(b:info().done, 0, "b")
+  -- a timeout beyond the clock's range waits for ever (b is done, so it returns)
+  b:complete()
+  eq(a:complete_and_wait(b, 9007199254740992), true, "timeout 2^53 ms")
+  eq(a:info().done, 4, "a")
+  eq(b:info().done, 0, "b")
+  -- b completed for all: every call passes, b stays completed
+  b:complete_all()
+  for _ = 1, 3 do eq(a:complete_and_wait(b, 0), true, "b completed for all") end
+  eq(b:info().completed_all, true, "b still completed for all")
+  eq(a:info().done, 7, "a")
+end)
+
+case("complete_and_wait timeout: nil, \"timeout\", 110 and a stays completed", function()
+  local a = new("cawto-a")
+  local b = new("cawto-b")
+  local v, m, e = a:complete_and_wait(b, 50)
+  eq(v, nil, "result"); eq(m, "timeout", "message"); eq(e, 110, "errno (ETIMEDOUT)")
+  eq(a:trywait(), true, "a kept its completion")
+  eq(a:trywait(), false, "a completed exactly once")
+  eq(b:info().done, 0, "b")
+  eq(b:info().waiters, 0, "b waiters after the timeout")
+  fails("timeout", 110, a:complete_and_wait(b, 0))
+  eq(a:info().done, 1, "a completed by the call that only tried")
+end)
+
+case("complete_and_wait on the same object consumes its own completion", function()
+  local a, nm = new("cawsame")
+  eq(a:complete_and_wait(a, 0), true, "same handle")
+  eq(a:info().done, 0, "done")
+  eq(a:complete_and_wait(a), true, "same handle, no timeout")
+  eq(a:info().done, 0, "done")
+  local a2 = assert(kc.open(nm))
+  a:complete()
+  eq(a:complete_and_wait(a2, 0), true, "two handles of one object")
+  eq(a:info().done, 1, "done")
+  a2:close()
+end)
+
+case("complete_and_wait argument errors raise, naming the argument; nothing happens", function()
+  local a = new("cawarg-a")
+  local b = new("cawarg-b")
+  local function bad(msg, ...)
+    local args = { n = select("#", ...), ... }
+    raises(msg, function() return a:complete_and_wait(unpack_args(args)) end)
+  end
+  bad("bad argument #2 to 'complete_and_wait' (kcompletion expected, got nil)")
+  bad("bad argument #2 to 'complete_and_wait' (kcompletion expected, got nil)", nil, 10)
+  bad("bad argument #2 to 'complete_and_wait' (kcompletion expected, got number)", 42)
+  bad("bad argument #2 to 'complete_and_wait' (kcompletion expected, got string)", "x")
+  bad("bad argument #2 to 'complete_and_wait' (kcompletion expected, got table)", {})
+  bad("bad argument #2 to 'complete_and_wait' (kcompletion expected, got boolean)", true)
+  bad("bad argument #2 to 'complete_and_wait' (kcompletion expected, got userdata)", io.stdout)
+  bad("bad argument #3 to 'complete_and_wait' (timeout must be a non-negative integer, got -1)",
+    b, -1)
+  bad("bad argument #3 to 'complete_and_wait' (timeout must be a non-negative integer, got 1.5)",
+    b, 1.5)
+  bad("bad argument #3 to 'complete_and_wait' (timeout must be a non-negative integer, got string)",
+    b, "10")
+  bad("bad argument #3 to 'complete_and_wait' (timeout must be a non-negative integer, got table)",
+    b, {})
+  -- wrong self
+  for _, self in ipairs { 42, "s", {}, true } do
+    raises("bad argument #1 to 'complete_and_wait' (kcompletion expected, got " .. type(self),
+      a.complete_and_wait, self, b)
+  end
+  raises("bad argument #1 to 'complete_and_wait' (kcompletion expected, got nil)",
+    a.complete_and_wait)
+  eq(a:info().done, 0, "an argument error completed a")
+  b:complete()
+  bad("timeout must be a non-negative integer", b, -5)
+  eq(b:info().done, 1, "an argument error consumed b")
+end)
+
+case("complete_and_wait raises \"closed completion\" on a closed handle, either side", function()
+  local a, an = new("cawclosed-a")
+  local b, bn = new("cawclosed-b")
+  local oa, ob = assert(kc.open(an)), assert(kc.open(bn))
+  oa:close(); ob:close()
+  b:complete()
+  raises("closed completion", a.complete_and_wait, a, ob)
+  raises("closed completion", a.complete_and_wait, a, ob, 0)
+  raises("closed completion", oa.complete_and_wait, oa, b, 0)
+  raises("closed completion", oa.complete_and_wait, oa, ob)
+  eq(a:info().done, 0, "a completed")
+  eq(b:info().done, 1, "b consumed")
+end)
+
+case("complete_and_wait without write on a or read on b: nil, \"bad access\", 9", function()
+  local a, an = new("cawacc-a")
+  local b, bn = new("cawacc-b")
+  local ar, aw = assert(kc.open(an, "r")), assert(kc.open(an, "w"))
+  local br, bw = assert(kc.open(bn, "r")), assert(kc.open(bn, "w"))
+  b:complete()
+  fails("bad access", 9, ar:complete_and_wait(b, 0))
+  eq(a:info().done, 0, "a completed through a read-only handle")
+  eq(b:info().done, 1, "b consumed although the call failed")
+  fails("bad access", 9, a:complete_and_wait(bw, 0))
+  eq(a:info().done, 0, "a completed although b's handle cannot wait")
+  eq(b:info().done, 1, "b")
+  fails("bad access", 9, ar:complete_and_wait(bw, 0))
+  eq(aw:complete_and_wait(br, 0), true, "write-only to complete, read-only to wait on")
+  eq(a:info().done, 1, "a")
+  eq(b:info().done, 0, "b")
+end)
+
+case("complete_and_wait ping-pong with a second interpreter, 20000 rounds", function()
+  local rounds = 20000
+  local ping, pn = new("cawpp-ping")
+  local pong, qn = new("cawpp-pong")
+  -- The child waits for the first ping, then answers each with pong:complete_and_wait(ping);
+  -- after each ping it checks that nothing else is pending on either object.
+  local child = ([[
+    local kc = require "kcompletion"
+    local rounds = %d
+    local ping, pong = assert(kc.open("%s")), assert(kc.open("%s"))
+    local ok, err = ping:wait(20000)
+    if not ok then print("child: first ping: " .. tostring(err)) os.exit(1) end
+    for i = 1, rounds do
+      if ping:done() or pong:done() then
+        print(("child: round %%d: a completion is pending"):format(i)) os.exit(1)
+      end
+      if i == rounds then
+        ok, err = pong:complete()
+      else
+        ok, err = pong:complete_and_wait(ping, 20000)
+      end
+      if not ok then print(("child: round %%d: %%s"):format(i, tostring(err))) os.exit(1) end
+    end
+    print("child: " .. rounds .. " rounds")
+  ]]):format(rounds, pn, qn)
+  local path = "/tmp/" .. pn .. ".lua"
+  local f = assert(io.open(path, "w"))
+  f:write(child); f:close()
+  local p = assert(io.popen(interp .. " " .. path .. " 2>&1", "r"))
+  local done_rounds, failure = 0, nil
+  for i = 1, rounds do
+    local ok, err, errno = ping:complete_and_wait(pong, 20000)
+    if not ok then
+      failure = ("round %d: %s (%s)"):format(i, tostring(err), tostring(errno)); break
+    end
+    if ping:done() or pong:done() then
+      failure = ("round %d: a completion is pending"):format(i); break
+    end
+    done_rounds = i
+  end
+  if failure then ping:complete_all() end -- let the child run out
+  local out = p:read("*a")
+  p:close()
+  os.remove(path)
+  if failure then error(failure .. "; child said: " .. out) end
+  eq(done_rounds, rounds, "rounds")
+  eq(out, "child: " .. rounds .. " rounds\n", "the child's report")
+  eq(ping:info().done, 0, "pings left")
+  eq(pong:info().done, 0, "pongs left")
+  T.note("%d rounds, each checked on both sides", rounds)
 end)
 
 case("garbage collection closes", function()

@@ -160,6 +160,67 @@ case("completion and thread modules: named objects shared with userspace", funct
   kc.unlink("kl-made-in-kernel"); kc.unlink("kl-api")
 end)
 
+case("complete_and_wait in a kernel script: semantics and argument errors", function()
+  local user = fresh("kl-caw-user")
+  assert(user:complete())
+  run_file("complete_and_wait")
+  local s = ended("complete_and_wait")
+  eq(s.state, "finished", "state (error: " .. tostring(s.error) .. ")")
+  reap("complete_and_wait")
+  eq(user:trywait(), true, "the script's complete_and_wait completed the shared object")
+  eq(user:trywait(), false, "the shared object was completed exactly once")
+  user:close()
+  kc.unlink("kl-caw-user")
+end)
+
+case("STOP interrupts complete_and_wait: nil, \"interrupt\", the completion stays made", function()
+  local a, block, saw = fresh("kl-caw-a"), fresh("kl-caw-block"), fresh("kl-saw-interrupt")
+  run_file("hand_off_blocked")
+  local waited = 0
+  while block:info().waiters == 0 do
+    assert(waited < 10000, "the script never blocked")
+    sleep_ms(20); waited = waited + 20
+  end
+  eq(a:info().done, 1, "the script completed kl-caw-a before it blocked")
+  eq(script("hand_off_blocked").state, "running", "state while blocked")
+  assert(kc.stop("hand_off_blocked"))
+  local s = ended("hand_off_blocked", 1000)
+  eq(saw:trywait(), true, "the script reported nil, \"interrupt\"")
+  eq(s.state, "finished", "state (error: " .. tostring(s.error) .. ")")
+  eq(a:info().done, 1, "kl-caw-a still completed after the interrupt")
+  eq(block:info().waiters, 0, "waiters left on kl-caw-block")
+  reap("hand_off_blocked")
+  a:close(); block:close(); saw:close()
+  kc.unlink("kl-caw-a"); kc.unlink("kl-caw-block"); kc.unlink("kl-saw-interrupt")
+end)
+
+case("complete_and_wait ping-pong with a kernel script, 100000 rounds, both sides", function()
+  local rounds = 100000
+  local ping, pong = fresh("kl-caw-ping"), fresh("kl-caw-pong")
+  local ok, err = pcall(function()
+    run_file("hand_off_pingpong", nil, ("ROUNDS = %d\n"):format(rounds))
+    for i = 1, rounds do
+      local v, m = ping:complete_and_wait(pong, 10000)
+      if not v then
+        local s = script("hand_off_pingpong")
+        error(("round %d: %s (script %s: %s)"):format(i, tostring(m),
+          s and s.state or "missing", s and tostring(s.error) or "-"))
+      end
+      if ping:done() then error(("round %d: the ping was not consumed"):format(i)) end
+      if pong:done() then error(("round %d: an extra pong was pending"):format(i)) end
+    end
+    local s = ended("hand_off_pingpong")
+    eq(s.state, "finished", "script state (error: " .. tostring(s.error) .. ")")
+    eq(ping:info().done, 0, "pings left")
+    eq(pong:info().done, 0, "pongs left")
+  end)
+  reap("hand_off_pingpong")
+  ping:close(); pong:close()
+  kc.unlink("kl-caw-ping"); kc.unlink("kl-caw-pong")
+  if not ok then error(err, 0) end
+  H.note("%d rounds, each checked on both sides", rounds)
+end)
+
 case("run and stop need CAP_SYS_ADMIN: EPERM otherwise", function()
   local f = assert(io.open("/tmp/kl-eperm.lua", "w"))
   f:write("return\n")

@@ -275,6 +275,266 @@ fn cli_pipeline() -> R {
     Ok(())
 }
 
+/// `done` of `n`, read through a handle of its own.
+fn done_of(n: &str) -> Result<u32, String> {
+    Ok(ok(ok(Completion::open_with(n, Access::Read))?.info())?.done)
+}
+
+fn cli_then_wait_timeout() -> R {
+    let (a, _ga) = cli_object("c-tw-a")?;
+    let (b, _gb) = cli_object("c-tw-b")?;
+    let t = Instant::now();
+    let (so, se) = kc_expect(&["complete", &a, "--then-wait", &b, "--timeout", "50"], 3)?;
+    let el = t.elapsed();
+    ensure!(
+        el >= Duration::from_millis(50) && el < Duration::from_secs(5),
+        "{el:?}"
+    );
+    ensure!(so.is_empty(), "{so:?}");
+    ensure!(
+        se.starts_with("kcompletion: ") && se.ends_with(": timed out after 50 ms\n"),
+        "{se:?}"
+    );
+    // The completion stays made: a is done once, b untouched.
+    ensure!(done_of(&a)? == 1, "a: {}", done_of(&a)?);
+    ensure!(done_of(&b)? == 0, "b: {}", done_of(&b)?);
+    kc_expect(&["trywait", &a], 0)?;
+    kc_expect(&["trywait", &a], 4)?;
+    // --timeout 0 only tries, and completes a all the same.
+    kc_expect(&["complete", &a, "--then-wait", &b, "--timeout", "0"], 3)?;
+    ensure!(done_of(&a)? == 1);
+    Ok(())
+}
+
+fn cli_then_wait_done() -> R {
+    let (a, _ga) = cli_object("c-twd-a")?;
+    let (b, _gb) = cli_object("c-twd-b")?;
+    kc_expect(&["complete", &b], 0)?;
+    let t = Instant::now();
+    let (so, se) = kc_expect(
+        &["complete", &a, "--then-wait", &b, "--timeout", "10000"],
+        0,
+    )?;
+    ensure!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    ensure!(so.is_empty() && se.is_empty(), "{so:?} {se:?}");
+    ensure!(done_of(&a)? == 1 && done_of(&b)? == 0);
+    // Without --timeout (waits for ever; b is done, so it returns).
+    kc_expect(&["complete", &b], 0)?;
+    kc_expect(&["complete", &a, "--then-wait", &b], 0)?;
+    ensure!(done_of(&a)? == 2 && done_of(&b)? == 0);
+    // The same object on both sides: completes, then consumes that completion.
+    kc_expect(&["complete", &b, "--then-wait", &b, "--timeout", "0"], 0)?;
+    ensure!(done_of(&b)? == 0);
+    Ok(())
+}
+
+fn cli_then_wait_peer() -> R {
+    let (a, _ga, ca) = object("c-twp-a")?;
+    let (b, _gb, cb) = object("c-twp-b")?;
+    let child = Command::new(cli_path())
+        .args(["complete", &a, "--then-wait", &b, "--timeout", "20000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let blocked = wait_for(10000, || waiters(&cb) == 1);
+    let a_done = ok(ca.is_done());
+    ok(cb.complete())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    ensure!(blocked, "the CLI never blocked on b");
+    ensure!(a_done?, "a was not completed while the CLI waited on b");
+    ensure!(out.status.code() == Some(0), "{out:?}");
+    ensure!(out.stderr.is_empty(), "{out:?}");
+    let (ia, ib) = (ok(ca.info())?, ok(cb.info())?);
+    ensure!(
+        ia.done == 1 && ib.done == 0 && ib.waiters == 0,
+        "{ia:?} {ib:?}"
+    );
+    // Two CLI processes: one waits on a and answers on b, the other hands off.
+    ok(ca.reinit())?;
+    let k = cli_path();
+    let script = format!(
+        "({k} wait {a} --timeout 20000 && {k} complete {b}) &
+         {k} complete {a} --then-wait {b} --timeout 20000; st=$?
+         wait $! || exit 9
+         exit $st"
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .map_err(|e| e.to_string())?;
+    ensure!(out.status.code() == Some(0), "{out:?}");
+    let (ia, ib) = (ok(ca.info())?, ok(cb.info())?);
+    ensure!(ia.done == 0 && ib.done == 0, "{ia:?} {ib:?}");
+    Ok(())
+}
+
+fn cli_then_wait_all() -> R {
+    let (a, _ga, ca) = object("c-twall-a")?;
+    let (b, _gb) = cli_object("c-twall-b")?;
+    let waiters_of_a: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(cli_path())
+                .args(["wait", &a, "--timeout", "20000"])
+                .stderr(Stdio::piped())
+                .spawn()
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let blocked = wait_for(10000, || waiters(&ca) == 2);
+    let r = kc_expect(
+        &[
+            "complete",
+            &a,
+            "--all",
+            "--then-wait",
+            &b,
+            "--timeout",
+            "50",
+        ],
+        3,
+    );
+    if r.is_err() || !blocked {
+        let _ = ca.complete_all();
+    }
+    for w in waiters_of_a {
+        let out = w.wait_with_output().map_err(|e| e.to_string())?;
+        ensure!(out.status.code() == Some(0), "a waiter of a: {out:?}");
+    }
+    ensure!(blocked, "the waiters never blocked");
+    r?;
+    let i = ok(ca.info())?;
+    ensure!(i.is_completed_all() && i.done == u32::MAX, "{i:?}");
+    ok(ca.reinit())?;
+    kc_expect(&["complete", &b], 0)?;
+    kc_expect(
+        &[
+            "complete",
+            "--all",
+            &a,
+            "--then-wait",
+            &b,
+            "--timeout",
+            "10000",
+        ],
+        0,
+    )?;
+    ensure!(ok(ca.info())?.is_completed_all());
+    ensure!(done_of(&b)? == 0);
+    Ok(())
+}
+
+fn cli_then_wait_errors() -> R {
+    let (a, _ga) = cli_object("c-twe-a")?;
+    let (b, _gb) = cli_object("c-twe-b")?;
+    // --timeout belongs to --then-wait.
+    let (_, se) = kc_expect(&["complete", &a, "--timeout", "50"], 2)?;
+    ensure!(se.contains("--then-wait"), "{se}");
+    kc_expect(&["complete", &a, "--all", "--timeout", "50"], 2)?;
+    kc_expect(&["complete", &a, "--then-wait"], 2)?;
+    let (_, se) = kc_expect(&["complete", &a, "--then-wait", "bad name"], 2)?;
+    ensure!(se.contains("invalid name"), "{se}");
+    kc_expect(&["complete", &a, "--then-wait", &b, "--timeout", "-5"], 2)?;
+    kc_expect(&["complete", &a, "--then-wait", &b, "--timeout", "soon"], 2)?;
+    kc_expect(&["complete", "--then-wait", &b], 2)?;
+    ensure!(done_of(&a)? == 0, "a usage error completed a");
+    // Not found on either side: exit 5, nothing completed or consumed.
+    let missing = name("c-twe-missing");
+    let (_, se) = kc_expect(
+        &["complete", &a, "--then-wait", &missing, "--timeout", "0"],
+        5,
+    )?;
+    ensure!(se.contains("no such completion"), "{se}");
+    ensure!(done_of(&a)? == 0, "a completed although b was missing");
+    kc_expect(&["complete", &b], 0)?;
+    kc_expect(
+        &["complete", &missing, "--then-wait", &b, "--timeout", "0"],
+        5,
+    )?;
+    ensure!(done_of(&b)? == 1, "b consumed although a was missing");
+    Ok(())
+}
+
+fn cli_then_wait_permissions() -> R {
+    // kcuser may complete `open` (0666) but not read `private` (0600), and may read
+    // `readable` (0644) but not complete it: exit 6, and nothing happens on the other side.
+    let open = name("c-twperm-open");
+    let private = name("c-twperm-private");
+    let readable = name("c-twperm-readable");
+    let _g = cleanup(&[&open, &private, &readable]);
+    kc_expect(&["create", &open, "--mode", "666"], 0)?;
+    kc_expect(&["create", &private], 0)?;
+    kc_expect(&["create", &readable, "--mode", "644"], 0)?;
+    let k = cli_path();
+    let out = su_kcuser(&format!(
+        "{k} complete {open} --then-wait {private} --timeout 0"
+    ))?;
+    ensure!(out.status.code() == Some(6), "{out:?}");
+    ensure!(
+        String::from_utf8_lossy(&out.stderr).contains("permission denied"),
+        "{out:?}"
+    );
+    ensure!(
+        done_of(&open)? == 0,
+        "completed although the wait side was refused"
+    );
+    kc_expect(&["complete", &open], 0)?;
+    let out = su_kcuser(&format!(
+        "{k} complete {readable} --then-wait {open} --timeout 0"
+    ))?;
+    ensure!(out.status.code() == Some(6), "{out:?}");
+    ensure!(
+        done_of(&open)? == 1,
+        "consumed although the complete side was refused"
+    );
+    ensure!(done_of(&readable)? == 0);
+    // Allowed on both sides: write on `open`, read on `readable`.
+    kc_expect(&["complete", &readable], 0)?;
+    let out = su_kcuser(&format!(
+        "{k} complete {open} --then-wait {readable} --timeout 0"
+    ))?;
+    ensure!(out.status.code() == Some(0), "{out:?}");
+    ensure!(done_of(&open)? == 2 && done_of(&readable)? == 0);
+    Ok(())
+}
+
+fn cli_then_wait_interrupted() -> R {
+    let (a, _ga, ca) = object("c-twi-a")?;
+    let (b, _gb, cb) = object("c-twi-b")?;
+    let child = Command::new(cli_path())
+        .args(["complete", &a, "--then-wait", &b])
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    if !wait_for(10000, || waiters(&cb) == 1) {
+        let _ = cb.complete();
+        let _ = child.wait_with_output();
+        return Err("the CLI never blocked on b".into());
+    }
+    // SAFETY: kill on our own child's pid.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGUSR1) };
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    ensure!(out.status.code() == Some(7), "{out:?}");
+    let se = String::from_utf8_lossy(&out.stderr);
+    ensure!(se.contains("interrupted by a signal"), "{se:?}");
+    ensure!(
+        ok(ca.info())?.done == 1,
+        "the signal took back a's completion"
+    );
+    let ib = ok(cb.info())?;
+    ensure!(ib.done == 0 && ib.waiters == 0, "{ib:?}");
+    Ok(())
+}
+
+fn cli_then_wait_help() -> R {
+    let (so, _) = kc_expect(&["complete", "--help"], 0)?;
+    ensure!(
+        so.contains("--then-wait") && so.contains("--timeout") && so.contains("--all"),
+        "{so}"
+    );
+    Ok(())
+}
+
 pub const CASES: &[Case] = &[
     (
         "cli: --help of every subcommand lists the exit codes",
@@ -294,6 +554,38 @@ pub const CASES: &[Case] = &[
         cli_wait_timeout,
     ),
     ("cli: complete --all, reinit", cli_complete_all_reinit),
+    (
+        "cli: complete --then-wait --timeout exits 3, the completion stays made",
+        cli_then_wait_timeout,
+    ),
+    (
+        "cli: complete --then-wait of a done object exits 0 and consumes it",
+        cli_then_wait_done,
+    ),
+    (
+        "cli: complete --then-wait wakes a peer and exits 0 on its answer",
+        cli_then_wait_peer,
+    ),
+    (
+        "cli: complete --all --then-wait completes all, then waits",
+        cli_then_wait_all,
+    ),
+    (
+        "cli: complete --then-wait usage errors exit 2, missing objects 5",
+        cli_then_wait_errors,
+    ),
+    (
+        "cli: complete --then-wait permission denied exits 6 (as kcuser)",
+        cli_then_wait_permissions,
+    ),
+    (
+        "cli: a signal interrupts complete --then-wait, exit 7",
+        cli_then_wait_interrupted,
+    ),
+    (
+        "cli: complete --help shows --then-wait and --timeout",
+        cli_then_wait_help,
+    ),
     ("cli: info and info --json", cli_info),
     ("cli: list and list --json", cli_list),
     ("cli: unlink, exits 5 when missing", cli_unlink),

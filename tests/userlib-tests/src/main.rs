@@ -10,6 +10,7 @@
 
 mod cli;
 mod common;
+mod lib_hand_off;
 mod lib_handles;
 mod lib_names;
 mod lib_wait;
@@ -21,6 +22,7 @@ use kcompletion_test_harness::ktap::Ktap;
 const TOPICS: &[&[common::Case]] = &[
     lib_names::CASES,
     lib_wait::CASES,
+    lib_hand_off::CASES,
     lib_handles::CASES,
     quota::CASES,
     cli::CASES,
