@@ -285,20 +285,20 @@ case("complete_and_wait argument errors raise, naming the argument; nothing happ
     local args = { n = select("#", ...), ... }
     raises(msg, function() return a:complete_and_wait(unpack_args(args)) end)
   end
-  bad("bad argument #2 to 'complete_and_wait' (kcompletion expected, got nil)")
-  bad("bad argument #2 to 'complete_and_wait' (kcompletion expected, got nil)", nil, 10)
-  bad("bad argument #2 to 'complete_and_wait' (kcompletion expected, got number)", 42)
-  bad("bad argument #2 to 'complete_and_wait' (kcompletion expected, got string)", "x")
-  bad("bad argument #2 to 'complete_and_wait' (kcompletion expected, got table)", {})
-  bad("bad argument #2 to 'complete_and_wait' (kcompletion expected, got boolean)", true)
-  bad("bad argument #2 to 'complete_and_wait' (kcompletion expected, got userdata)", io.stdout)
-  bad("bad argument #3 to 'complete_and_wait' (timeout must be a non-negative integer, got -1)",
+  bad("bad argument #1 to 'complete_and_wait' (kcompletion expected, got nil)")
+  bad("bad argument #1 to 'complete_and_wait' (kcompletion expected, got nil)", nil, 10)
+  bad("bad argument #1 to 'complete_and_wait' (kcompletion expected, got number)", 42)
+  bad("bad argument #1 to 'complete_and_wait' (kcompletion expected, got string)", "x")
+  bad("bad argument #1 to 'complete_and_wait' (kcompletion expected, got table)", {})
+  bad("bad argument #1 to 'complete_and_wait' (kcompletion expected, got boolean)", true)
+  bad("bad argument #1 to 'complete_and_wait' (kcompletion expected, got userdata)", io.stdout)
+  bad("bad argument #2 to 'complete_and_wait' (timeout must be a non-negative integer, got -1)",
     b, -1)
-  bad("bad argument #3 to 'complete_and_wait' (timeout must be a non-negative integer, got 1.5)",
+  bad("bad argument #2 to 'complete_and_wait' (timeout must be a non-negative integer, got 1.5)",
     b, 1.5)
-  bad("bad argument #3 to 'complete_and_wait' (timeout must be a non-negative integer, got string)",
+  bad("bad argument #2 to 'complete_and_wait' (timeout must be a non-negative integer, got string)",
     b, "10")
-  bad("bad argument #3 to 'complete_and_wait' (timeout must be a non-negative integer, got table)",
+  bad("bad argument #2 to 'complete_and_wait' (timeout must be a non-negative integer, got table)",
     b, {})
   -- wrong self
   for _, self in ipairs { 42, "s", {}, true } do

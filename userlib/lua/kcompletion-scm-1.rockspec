@@ -17,7 +17,7 @@ description = {
    detailed = [[
 Create, signal and wait on named kernel completion objects exposed by the kcompletion Linux
 driver: kc.new, kc.open, kc.unlink, kc.list; c:complete, c:complete_all, c:wait, c:trywait,
-c:done, c:reinit, c:info, c:close. Works with the cqueues polling protocol.]],
+c:done, c:reinit, c:info, c:close, a:complete_and_wait(b [, ms]) (one call). Works with the cqueues polling protocol.]],
    license = "GPL-2.0 OR MIT",
    labels = { "linux", "ipc", "synchronization" },
 }

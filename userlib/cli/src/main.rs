@@ -475,6 +475,15 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(exit::code(e.kind()));
             }
+            if let Cmd::Complete {
+                then_wait: Some(_), ..
+            } = &cli.cmd
+            {
+                // Two objects: the error says which call on which ("open \"B\": ...",
+                // "complete_and_wait \"A then B\": timed out after 50 ms").
+                eprintln!("kcompletion: {e}");
+                return ExitCode::from(exit::code(e.kind()));
+            }
             match subcommand_name(&cli.cmd) {
                 (sub, Some(name)) => eprintln!("kcompletion: {sub} {name:?}: {}", e.cause()),
                 (sub, None) => eprintln!("kcompletion: {sub}: {}", e.cause()),

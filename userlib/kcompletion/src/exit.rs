@@ -22,11 +22,11 @@ exit_codes! {
     OK = 0, "success", None;
     OTHER = 1, "other error", None;
     USAGE = 2, "usage error (bad arguments, including an invalid name or mode)", None;
-    TIMEOUT = 3, "timeout (wait --timeout)", Some(ErrorKind::Timeout);
+    TIMEOUT = 3, "timeout (wait --timeout, complete --then-wait --timeout)", Some(ErrorKind::Timeout);
     NOT_DONE = 4, "not done (trywait)", None;
     NOT_FOUND = 5, "not found", Some(ErrorKind::NotFound);
     PERMISSION_DENIED = 6, "permission denied", Some(ErrorKind::PermissionDenied);
-    INTERRUPTED = 7, "interrupted by a signal (wait: SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2)",
+    INTERRUPTED = 7, "interrupted by a signal (wait, complete --then-wait: SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2)",
         Some(ErrorKind::Interrupted);
     EXISTS = 8, "exists (create --exclusive)", Some(ErrorKind::Exists);
     LIMIT = 9, "limit reached (too many completions)", Some(ErrorKind::Limit);
@@ -77,11 +77,11 @@ Exit codes:
   0   success
   1   other error
   2   usage error (bad arguments, including an invalid name or mode)
-  3   timeout (wait --timeout)
+  3   timeout (wait --timeout, complete --then-wait --timeout)
   4   not done (trywait)
   5   not found
   6   permission denied
-  7   interrupted by a signal (wait: SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2)
+  7   interrupted by a signal (wait, complete --then-wait: SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2)
   8   exists (create --exclusive)
   9   limit reached (too many completions)
   10  driver not loaded

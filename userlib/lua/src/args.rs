@@ -80,10 +80,16 @@ unsafe fn bad_arg(l: State, n: c_int, func: &[u8], push: impl FnOnce(State) -> c
 
 /// `bad argument #n to 'func' (<what> expected, got <type>)`.
 unsafe fn type_error(l: State, n: c_int, func: &[u8], what: &[u8]) -> ! {
-    // SAFETY: forwarded. The type is read before anything is pushed (with no argument n,
-    // index n would be one of the pushed pieces).
+    // SAFETY: forwarded.
+    unsafe { type_error_at(l, n, n, func, what) }
+}
+
+/// As [`type_error`] for the value at stack index `idx`, reported as argument `n`.
+unsafe fn type_error_at(l: State, idx: c_int, n: c_int, func: &[u8], what: &[u8]) -> ! {
+    // SAFETY: forwarded. The type is read before anything is pushed (with no argument at
+    // `idx`, that index would be one of the pushed pieces).
     unsafe {
-        let got = type_name(l, n);
+        let got = type_name(l, idx);
         bad_arg(l, n, func, |l| {
             push_bytes(l, what);
             push_bytes(l, b" expected, got ");
@@ -103,19 +109,20 @@ pub(crate) unsafe fn check_handle(l: State, func: &[u8]) -> *mut Handle {
     unsafe { check_handle_arg(l, 1, func) }
 }
 
-/// A handle as argument `n` of `func`.
-pub(crate) unsafe fn check_handle_arg(l: State, n: c_int, func: &[u8]) -> *mut Handle {
+/// A handle at stack index `idx` of method `func`, reported as argument `idx - 1` as Lua
+/// numbers a method's arguments (`self` is not counted), as `c:wait(-1)` reports `#1`.
+pub(crate) unsafe fn check_handle_arg(l: State, idx: c_int, func: &[u8]) -> *mut Handle {
     // SAFETY: `l` is valid; a userdata with our metatable holds a `Handle`.
     unsafe {
-        let p = ffi::lua_touserdata(l, n);
-        if !p.is_null() && ffi::lua_getmetatable(l, n) != 0 {
+        let p = ffi::lua_touserdata(l, idx);
+        if !p.is_null() && ffi::lua_getmetatable(l, idx) != 0 {
             let same = ffi::lua_rawequal(l, -1, ffi::lua_upvalueindex(1));
             ffi::lua_pop(l, 1);
             if same != 0 {
                 return p.cast();
             }
         }
-        type_error(l, n, func, b"kcompletion")
+        type_error_at(l, idx, idx - 1, func, b"kcompletion")
     }
 }
 
@@ -250,13 +257,20 @@ pub(crate) unsafe fn check_timeout(l: State) -> Option<Duration> {
     unsafe { check_timeout_arg(l, 2, b"wait") }
 }
 
-/// An optional timeout in milliseconds as argument `n` of `func` (nil or none: no limit).
-pub(crate) unsafe fn check_timeout_arg(l: State, n: c_int, func: &[u8]) -> Option<Duration> {
+/// An optional timeout in milliseconds at stack index `idx` of method `func` (nil or none:
+/// no limit), reported as argument `idx - 1` (see [`check_handle_arg`]).
+pub(crate) unsafe fn check_timeout_arg(l: State, idx: c_int, func: &[u8]) -> Option<Duration> {
     // SAFETY: `l` is valid.
     unsafe {
-        if ffi::lua_isnoneornil(l, n) != 0 {
+        if ffi::lua_isnoneornil(l, idx) != 0 {
             return None;
         }
-        Some(Duration::from_millis(check_uint(l, n, n, func, b"timeout")))
+        Some(Duration::from_millis(check_uint(
+            l,
+            idx,
+            idx - 1,
+            func,
+            b"timeout",
+        )))
     }
 }

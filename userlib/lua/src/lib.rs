@@ -6,6 +6,8 @@
 //! local c = assert(kc.new("job1", { mode = 0x180, exclusive = false }))  -- 0x180 = 0600
 //! local ok, err = c:wait(50)          -- true, or nil, "timeout" / nil, "interrupt"
 //! c:complete(); assert(c:trywait())
+//! local reply = assert(kc.new("job1.reply"))
+//! ok, err = c:complete_and_wait(reply, 50)  -- completes c, then waits on reply: one ioctl
 //! print(c, c:name(), c:fd(), c:info().done)
 //! c:close()
 //! assert(kc.unlink("job1"))
