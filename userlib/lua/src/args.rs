@@ -106,12 +106,18 @@ unsafe fn type_error_at(l: State, idx: c_int, n: c_int, func: &[u8], what: &[u8]
 /// Upvalue 1 is the handles' metatable.
 pub(crate) unsafe fn check_handle(l: State, func: &[u8]) -> *mut Handle {
     // SAFETY: forwarded.
-    unsafe { check_handle_arg(l, 1, func) }
+    unsafe { handle_at(l, 1, 1, func) }
 }
 
 /// A handle at stack index `idx` of method `func`, reported as argument `idx - 1` as Lua
 /// numbers a method's arguments (`self` is not counted), as `c:wait(-1)` reports `#1`.
 pub(crate) unsafe fn check_handle_arg(l: State, idx: c_int, func: &[u8]) -> *mut Handle {
+    // SAFETY: forwarded.
+    unsafe { handle_at(l, idx, idx - 1, func) }
+}
+
+/// The handle at stack index `idx`; raises naming it argument `n` unless it is one.
+unsafe fn handle_at(l: State, idx: c_int, n: c_int, func: &[u8]) -> *mut Handle {
     // SAFETY: `l` is valid; a userdata with our metatable holds a `Handle`.
     unsafe {
         let p = ffi::lua_touserdata(l, idx);
@@ -122,7 +128,7 @@ pub(crate) unsafe fn check_handle_arg(l: State, idx: c_int, func: &[u8]) -> *mut
                 return p.cast();
             }
         }
-        type_error_at(l, idx, idx - 1, func, b"kcompletion")
+        type_error_at(l, idx, n, func, b"kcompletion")
     }
 }
 
