@@ -192,12 +192,31 @@ case("close is idempotent, methods raise on a closed completion", function()
   eq(tostring(o), ("kcompletion: %s (closed)"):format(nm), "tostring after close")
 end)
 
+case("modes as integers or octal strings, positionally or in the options table", function()
+  for _, m in ipairs {
+    { "600", 0x180 }, { "0640", 0x1a0 }, { 0x1a4, 0x1a4 }, { 384, 0x180 }, { "0", 0 },
+    { { mode = "644" }, 0x1a4 }, { { mode = "0600", exclusive = true }, 0x180 },
+    { { mode = 0x1b6 }, 0x1b6 },
+  } do
+    local nm = prefix .. "-mode"
+    kc.unlink(nm)
+    local c = assert(kc.new(nm, m[1]))
+    eq(c:info().mode, m[2], "mode from " .. tostring(type(m[1]) == "table" and m[1].mode or m[1]))
+    c:close()
+    assert(kc.unlink(nm))
+  end
+  fails("invalid argument", 22, kc.new(prefix .. "-m8", "1000"))
+  fails("invalid argument", 22, kc.new(prefix .. "-m9", 512))
+end)
+
 case("misuse raises", function()
   local c = new("misuse")
   raises("string expected, got number", kc.new, 42)
   raises("string expected, got nil", kc.open)
   raises("string expected, got table", kc.unlink, {})
-  raises("table expected", kc.new, "x", 5)
+  raises("mode or options table expected, got boolean", kc.new, "x", true)
+  raises("mode must be octal digits", kc.new, "x", "69")
+  raises("mode must be octal digits", kc.new, "x", { mode = "rw" })
   raises("mode must be a non-negative integer", kc.new, "x", { mode = -1 })
   raises("unknown option", kc.new, "x", { bogus = 1 })
   raises("exclusive must be a boolean", kc.new, "x", { exclusive = "yes" })

@@ -179,7 +179,41 @@ unsafe fn check_uint(l: State, idx: c_int, n: c_int, func: &[u8], what: &[u8]) -
     }
 }
 
-/// The options table of `kc.new` (argument 2): `{mode = 0x180, exclusive = false}`.
+/// The octal digits of a mode string such as `"600"` or `"0600"` (at most 4 digits; Lua has
+/// no octal literals), or None if it is not one.
+fn octal_mode(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 4 || !s.iter().all(|b| (b'0'..=b'7').contains(b)) {
+        return None;
+    }
+    Some(s.iter().fold(0, |m, b| m * 8 + u32::from(b - b'0')))
+}
+
+/// A mode at stack index `idx`, reported as argument `n` of `func`: an integer (`0x180`,
+/// `384`) or an octal string (`"600"`, `"0600"`). Modes above `0o777` reach the library, which
+/// reports "invalid argument" as for any other out-of-range mode.
+unsafe fn check_mode(l: State, idx: c_int, n: c_int, func: &[u8]) -> u32 {
+    // SAFETY: `l` is valid, `idx` absolute; the string lives on the stack during the call.
+    unsafe {
+        if ffi::lua_type(l, idx) == ffi::LUA_TSTRING {
+            let mut len = 0usize;
+            let p = ffi::lua_tolstring(l, idx, &mut len);
+            if let Some(m) = octal_mode(std::slice::from_raw_parts(p.cast::<u8>(), len)) {
+                return m;
+            }
+            bad_arg(l, n, func, |l| {
+                push_bytes(l, b"mode must be octal digits such as \"600\", got ");
+                ffi::lua_pushvalue(l, idx);
+                2
+            })
+        }
+        let m = check_uint(l, idx, n, func, b"mode");
+        u32::try_from(m).unwrap_or(u32::MAX)
+    }
+}
+
+/// Argument 2 of `kc.new`: a mode (an integer or an octal string, as the kernel's
+/// `completion.new(name, mode)` takes it) or an options table
+/// `{mode = 0x180 | "600", exclusive = false}`.
 pub(crate) unsafe fn check_options(l: State) -> Options {
     let mut o = Options::default();
     // SAFETY: `l` is valid; lua_next walks the table at index 2 with the key on top.
@@ -187,7 +221,11 @@ pub(crate) unsafe fn check_options(l: State) -> Options {
         match ffi::lua_type(l, 2) {
             ffi::LUA_TNONE | ffi::LUA_TNIL => return o,
             ffi::LUA_TTABLE => {}
-            _ => type_error(l, 2, b"new", b"table"),
+            ffi::LUA_TNUMBER | ffi::LUA_TSTRING => {
+                o.mode = check_mode(l, 2, 2, b"new");
+                return o;
+            }
+            _ => type_error(l, 2, b"new", b"mode or options table"),
         }
         ffi::lua_pushnil(l);
         while ffi::lua_next(l, 2) != 0 {
@@ -206,11 +244,7 @@ pub(crate) unsafe fn check_options(l: State) -> Options {
                 })
             };
             match key {
-                b"mode" => {
-                    let m = check_uint(l, v, 2, b"new", b"mode");
-                    // Out of range modes reach the library, which reports "invalid argument".
-                    o.mode = u32::try_from(m).unwrap_or(u32::MAX);
-                }
+                b"mode" => o.mode = check_mode(l, v, 2, b"new"),
                 b"exclusive" => match ffi::lua_type(l, v) {
                     ffi::LUA_TBOOLEAN => o.exclusive = ffi::lua_toboolean(l, v) != 0,
                     ffi::LUA_TNIL => {}
@@ -278,5 +312,30 @@ pub(crate) unsafe fn check_timeout_arg(l: State, idx: c_int, func: &[u8]) -> Opt
             func,
             b"timeout",
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::octal_mode;
+
+    #[test]
+    fn octal_mode_strings() {
+        assert_eq!(octal_mode(b"600"), Some(0o600));
+        assert_eq!(octal_mode(b"0600"), Some(0o600));
+        assert_eq!(octal_mode(b"0"), Some(0));
+        assert_eq!(octal_mode(b"777"), Some(0o777));
+        assert_eq!(octal_mode(b"7777"), Some(0o7777));
+        for bad in [
+            &b""[..],
+            b"800",
+            b"60a",
+            b"06000",
+            b" 600",
+            b"0x1a4",
+            b"-600",
+        ] {
+            assert_eq!(octal_mode(bad), None, "{bad:?}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! ```lua
 //! local kc = require "kcompletion"
-//! local c = assert(kc.new("job1", { mode = 0x180, exclusive = false }))  -- 0x180 = 0600
+//! local c = assert(kc.new("job1", { mode = "600", exclusive = false }))  -- or kc.new("job1", "600")
 //! local ok, err = c:wait(50)          -- true, or nil, "timeout" / nil, "interrupt"
 //! c:complete(); assert(c:trywait())
 //! local reply = assert(kc.new("job1.reply"))
