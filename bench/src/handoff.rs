@@ -8,7 +8,7 @@
 //! makes exactly as many completions as the other consumes, and nothing is left pending. The
 //! two-call mechanisms make the same calls in the same order (P1's loop, regrouped).
 
-use crate::pingpong::{make, with_peer, Chan, Mode};
+use crate::pingpong::{make, placements, with_peer, Chan, Mode};
 use crate::sys::*;
 use crate::{emit, progress, Config};
 use std::os::fd::RawFd;
@@ -137,18 +137,12 @@ fn measure(
     v
 }
 
-/// P9 runs P1's cases: both sides on CPU 0 (`threads`, `processes`) and, when a second CPU
-/// is online, the peer on CPU 1 (`threads-xcpu`, `processes-xcpu`).
+/// P9 runs P1's cases, in P1's [`placements`].
 pub fn p9(cfg: &Config) {
     let dev = open_dev().expect("open /dev/kcompletion");
     let rounds = cfg.pick(20_000, 2_000);
     let warm = rounds / 10;
-    let mut placements = vec![("", (0, 0))];
-    if online_cpus() >= 2 {
-        placements.push(("-xcpu", (0, 1)));
-    } else {
-        eprintln!("[kc-bench] P9: one CPU online, no cross-CPU cases");
-    }
+    let placements = placements("P9");
     for rep in 0..cfg.reps {
         for &(suffix, cpus) in &placements {
             for mode in [Mode::Threads, Mode::Processes] {

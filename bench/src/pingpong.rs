@@ -213,18 +213,26 @@ where
     }
 }
 
-/// P1 runs every case with both sides on CPU 0 (`threads`, `processes`) and, when a second
-/// CPU is online, with the peer on CPU 1 (`threads-xcpu`, `processes-xcpu`).
-pub fn p1(cfg: &Config) {
-    let dev = open_dev().expect("open /dev/kcompletion");
-    let rounds = cfg.pick(20_000, 2_000);
-    let warm = rounds / 10;
+/// Where the round-trip scenarios (P1, P9) put their two sides, as (case suffix, (this
+/// side's CPU, the peer's CPU)): both on CPU 0, and, when a second CPU is online, the peer on
+/// CPU 1 (the `-xcpu` cases).
+pub fn placements(scenario: &str) -> Vec<(&'static str, (usize, usize))> {
     let mut placements = vec![("", (0, 0))];
     if online_cpus() >= 2 {
         placements.push(("-xcpu", (0, 1)));
     } else {
-        eprintln!("[kc-bench] P1: one CPU online, no cross-CPU cases");
+        eprintln!("[kc-bench] {scenario}: one CPU online, no cross-CPU cases");
     }
+    placements
+}
+
+/// P1 runs every case in every [`placements`] entry (`threads`, `processes`, and their
+/// `-xcpu` twins).
+pub fn p1(cfg: &Config) {
+    let dev = open_dev().expect("open /dev/kcompletion");
+    let rounds = cfg.pick(20_000, 2_000);
+    let warm = rounds / 10;
+    let placements = placements("P1");
     for rep in 0..cfg.reps {
         for &(suffix, cpus) in &placements {
             for mode in [Mode::Threads, Mode::Processes] {

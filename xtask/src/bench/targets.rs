@@ -381,15 +381,16 @@ pub fn checks(res: &Results, quick: bool) -> Vec<(String, bool)> {
         format!("guest has at least 2 CPUs online ({cpus})"),
         cpus >= 2,
     ));
-    for case in ["threads", "processes", "threads-xcpu", "processes-xcpu"] {
-        let ok = ["kcompletion", "eventfd", "futex", "pipe"]
-            .iter()
-            .all(|m| has("P1", case, m));
-        out.push((
-            format!("P1 ({case}) produced a figure for every mechanism"),
-            ok,
-        ));
-    }
+    // The round-trip scenarios: every case, every mechanism.
+    let round_trips = |out: &mut Vec<(String, bool)>, scenario: &str, mechs: &[&str]| {
+        for case in ["threads", "processes", "threads-xcpu", "processes-xcpu"] {
+            out.push((
+                format!("{scenario} ({case}) produced a figure for every mechanism"),
+                mechs.iter().all(|m| has(scenario, case, m)),
+            ));
+        }
+    };
+    round_trips(&mut out, "P1", &["kcompletion", "eventfd", "futex", "pipe"]);
     out.push((
         "P2 produced figures (Lua ↔ kernel Lua and its P1 baseline)".into(),
         has("P2", "roundtrip", "lua-klua") && has("P2", "roundtrip", "rust-rust"),
@@ -429,15 +430,11 @@ pub fn checks(res: &Results, quick: bool) -> Vec<(String, bool)> {
             .iter()
             .all(|m| has("P6", "complete+trywait", m)),
     ));
-    for case in ["threads", "processes", "threads-xcpu", "processes-xcpu"] {
-        let ok = ["kc-complete-and-wait", "kcompletion", "eventfd", "futex"]
-            .iter()
-            .all(|m| has("P9", case, m));
-        out.push((
-            format!("P9 ({case}) produced a figure for every mechanism"),
-            ok,
-        ));
-    }
+    round_trips(
+        &mut out,
+        "P9",
+        &["kc-complete-and-wait", "kcompletion", "eventfd", "futex"],
+    );
     out
 }
 
