@@ -58,3 +58,18 @@ if jit and debug and debug.getupvalue then
 end
 print("KCB-PROFILE interp=" .. tag .. " what=__index_is_a ns=0 " .. type(mt and mt.__index))
 c:close()
+-- P6's C floor (bench/floor/kcfloor.c, installed by `cargo xtask bench`): plain methods that
+-- only make the ioctl, then the same with the binding's self check (metatable compared with an
+-- upvalue, popped; complete returns true), that check without the pop, and a check by a tag
+-- and the payload's size (lua_rawlen) instead of the metatable.
+local abi = jit and "5.1" or _VERSION:match("%d+%.%d+")
+package.cpath = "/usr/lib/kcompletion/floor/" .. abi .. "/?.so"
+local kcfloor = require "kcfloor"
+for _, kind in ipairs { "plain", "checked", "nopop", "tagged" } do
+  local f = kcfloor.new("kcb.profile.floor", kind)
+  t("floor " .. kind .. " f:complete()", function() for _ = 1, n do f:complete() end end)
+  t("floor " .. kind .. " f:trywait()", function() for _ = 1, n do f:trywait() end end)
+  t("floor " .. kind .. " f:complete()+f:trywait()", function()
+    for _ = 1, n do f:complete(); f:trywait() end
+  end)
+end

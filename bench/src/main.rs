@@ -13,7 +13,8 @@
 //! medians and spreads, compares against the targets and writes the report.
 //!
 //! Usage: `kc-bench [--quick] [--reps N] [--only P1,P3,...]` (scenarios: micro, P1, P2, P3,
-//! P4, P6, P9; `profile` only on request)
+//! P4, P6, P9; `profile` only on request). Exit status 1 if a measurement the run must make
+//! could not be made (P6's C floor module missing).
 //!
 //! P4 reloads the module (`$KC_MODULE`, default /lib/modules/kcompletion.ko) with limits
 //! large enough and reloads it with the defaults at the end, so it runs last.
@@ -72,6 +73,16 @@ pub fn skip(scenario: &str, reason: &str) {
     let reason = reason.replace(['\n', '\r'], " ");
     println!("KCB-SKIP scenario={scenario} reason={reason}");
     eprintln!("[kc-bench] {scenario}: not measured: {reason}");
+}
+
+/// Set by [`fail`]: kc-bench exits 1 after its last line.
+static FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A measurement the run is supposed to make could not be made: reported like a skip (so the
+/// summary says why), and the run fails (exit status 1 after `KCB-END`).
+pub fn fail(scenario: &str, reason: &str) {
+    skip(scenario, reason);
+    FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 pub fn progress(msg: &str) {
@@ -169,4 +180,8 @@ fn main() {
     run("P4", &registry::p4);
     progress(&format!("all done in {:.1}s", t0.elapsed().as_secs_f64()));
     println!("KCB-END");
+    if FAILED.load(std::sync::atomic::Ordering::Relaxed) {
+        progress("failed: a measurement the run must make was not made (KCB-SKIP lines above)");
+        std::process::exit(1);
+    }
 }

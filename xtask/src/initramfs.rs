@@ -217,6 +217,8 @@ pub struct GuestSpec {
     pub extra_modules: Vec<PathBuf>,
     /// Workspace binaries to install in /usr/bin.
     pub bins: Vec<PathBuf>,
+    /// More files: (guest path, host file), e.g. the bench's P6 floor Lua modules.
+    pub files: Vec<(String, PathBuf)>,
     /// `--include` paths, copied to /mnt/host/<basename>.
     pub includes: Vec<PathBuf>,
     /// Contents of /etc/kc/job.conf (shell variable assignments).
@@ -324,6 +326,9 @@ pub fn build(spec: &GuestSpec, out: &Path) -> Result<()> {
         if p.is_file() {
             c.host_binary(guest, &p)?;
         }
+    }
+    for (guest, host) in &spec.files {
+        c.host_file(guest, host)?;
     }
     if root.join("lua").is_dir() {
         c.host_tree("usr/share/kcompletion/lua", &root.join("lua"))?;

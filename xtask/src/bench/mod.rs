@@ -7,6 +7,7 @@
 //! executed instructions (1 ns each) and figures repeat to the nanosecond; `--wallclock`
 //! uses real time under KVM where it works, else plain TCG (emulated, noisy), and says so.
 
+mod floor;
 mod guest;
 mod parse;
 mod report;

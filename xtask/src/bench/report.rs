@@ -216,8 +216,11 @@ alive); at each size every repetition times K `CREATE`s of new names, K `OPEN`s 
 existing names, and the K `UNLINK`s of the new names (freeing them). Names are formatted \
 before the clock starts. Memory: growth of `/proc/slabinfo` (active objects × object size, \
 and slab pages) over the fill, divided by the objects added.
-- **P6**: N iterations of `c:complete(); c:trywait()` in `lua5.4` and `luajit` (2N−N process \
-difference as in P2) against the same two raw ioctls in a Rust loop.
+- **P6**: N iterations of `c:complete(); c:trywait()` in `lua5.4`, `lua5.1` and `luajit` (2N−N \
+process difference as in P2) against the same two raw ioctls in a Rust loop, and against the \
+floor (`floor-*`): the same loop over `bench/floor/kcfloor.c`, a plain Lua C module whose \
+methods make only the ioctl (no checks of `self` beyond a null pointer), run by the same \
+interpreter in the same repetition (LuaJIT loads its Lua 5.1 build).
 - **P9**: P1's round trip through `KC_IOC_COMPLETE_AND_WAIT`, which completes one object and \
 waits on another in one system call: this side makes one call per round (complete `ping`, wait \
 for `pong`); the peer waits for the first `ping`, then every round completes `pong` and waits for \

@@ -251,7 +251,11 @@ pub fn plots(res: &Results, dir: &Path, clock: &str) -> Result<Vec<String>> {
     let p6: Vec<(String, Stat)> = [
         ("rust-ioctl", "Rust raw ioctls"),
         ("lua5.4", "Lua 5.4 binding"),
+        ("floor-lua5.4", "Lua 5.4 C floor"),
+        ("lua5.1", "Lua 5.1 binding"),
+        ("floor-lua5.1", "Lua 5.1 C floor"),
         ("luajit", "LuaJIT binding"),
+        ("floor-luajit", "LuaJIT C floor"),
     ]
     .iter()
     .filter_map(|(m, l)| {

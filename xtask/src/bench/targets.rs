@@ -149,6 +149,82 @@ fn p9_rows(res: &Results, rows: &mut Vec<Row>) {
     }
 }
 
+/// The P6 rows: the binding's `c:complete() + c:trywait()` against the same two raw ioctls in
+/// Rust (issue 6: ≤ 1.30x; LuaJIT ≤ 1.05x since issue 16) and against the floor, a plain C
+/// module making only the two ioctls, run by the same interpreter in the same repetition
+/// (issue 16: Lua 5.4 ≤ 1.10x; Lua 5.1 reported).
+fn p6_rows(res: &Results, rows: &mut Vec<Row>) {
+    let get = |m: &str| res.get("P6", "complete+trywait", m, 0);
+    let rust = get("rust-ioctl");
+    let what = |label: &str, vs: &str| format!("c:complete() + c:trywait() in {label} vs {vs}");
+    // How the floor itself compares with Rust, for a floor row's baseline column.
+    let floor_vs_rust = |floor: Option<Stat>| match (floor, rust) {
+        (Some(f), Some(r)) => vec![format!(
+            "the floor is {:.2}x Rust ({})",
+            f.median / r.median,
+            fmt_ns(r.median)
+        )],
+        _ => Vec::new(),
+    };
+    let append = |row: &mut Row, others: Vec<String>| {
+        if !others.is_empty() {
+            row.baseline = format!("{}; {}", row.baseline, others.join(", "));
+        }
+    };
+    let (lua54, floor54) = (get("lua5.4"), get("floor-lua5.4"));
+    let mut row = ratio_row(
+        res,
+        "P6",
+        what("Lua 5.4", "Rust raw ioctls"),
+        lua54,
+        rust,
+        "Rust",
+        1.3,
+        "ns",
+    );
+    append(&mut row, with_ratios(lua54, &[("C floor", floor54)]));
+    rows.push(row);
+    let mut row = ratio_row(
+        res,
+        "P6",
+        what("Lua 5.4", "a C module making only the two ioctls (floor)"),
+        lua54,
+        floor54,
+        "floor",
+        1.10,
+        "ns",
+    );
+    append(&mut row, floor_vs_rust(floor54));
+    rows.push(row);
+    let (lua51, floor51) = (get("lua5.1"), get("floor-lua5.1"));
+    let mut row = info_row(
+        res,
+        "P6",
+        what("Lua 5.1", "the C floor"),
+        lua51,
+        floor51,
+        "floor",
+    );
+    append(&mut row, with_ratios(lua51, &[("Rust", rust)]));
+    rows.push(row);
+    let luajit = get("luajit");
+    let mut row = ratio_row(
+        res,
+        "P6",
+        what("LuaJIT", "Rust raw ioctls"),
+        luajit,
+        rust,
+        "Rust",
+        1.05,
+        "ns",
+    );
+    append(
+        &mut row,
+        with_ratios(luajit, &[("C floor under LuaJIT", get("floor-luajit"))]),
+    );
+    rows.push(row);
+}
+
 /// The summary: every target of issue 6 beside its figure.
 pub fn rows(res: &Results) -> Vec<Row> {
     let mut rows = Vec::new();
@@ -329,18 +405,7 @@ pub fn rows(res: &Results) -> Vec<Row> {
             verdict: not_measured(res, "P4"),
         }),
     }
-    for (interp, label) in [("lua5.4", "Lua 5.4"), ("luajit", "LuaJIT")] {
-        rows.push(ratio_row(
-            res,
-            "P6",
-            format!("c:complete() + c:trywait() in {label} vs Rust raw ioctls"),
-            res.get("P6", "complete+trywait", interp, 0),
-            res.get("P6", "complete+trywait", "rust-ioctl", 0),
-            "Rust",
-            1.3,
-            "ns",
-        ));
-    }
+    p6_rows(res, &mut rows);
     p9_rows(res, &mut rows);
     rows
 }
@@ -353,6 +418,17 @@ pub(super) fn verdict_text(v: &Verdict) -> String {
         Verdict::NotMeasured(r) => format!("not measured: {r}"),
     }
 }
+
+/// P6's mechanisms: Rust raw ioctls, the binding per interpreter, the C floor per interpreter.
+const P6_MECHS: [&str; 7] = [
+    "rust-ioctl",
+    "lua5.4",
+    "lua5.1",
+    "luajit",
+    "floor-lua5.4",
+    "floor-lua5.1",
+    "floor-luajit",
+];
 
 /// Checks for `cargo xtask test`: every scenario produced figures (never judged by value).
 pub fn checks(res: &Results, quick: bool) -> Vec<(String, bool)> {
@@ -425,10 +501,8 @@ pub fn checks(res: &Results, quick: bool) -> Vec<(String, bool)> {
         p4,
     ));
     out.push((
-        "P6 produced figures (Rust, Lua 5.4, LuaJIT)".into(),
-        ["rust-ioctl", "lua5.4", "luajit"]
-            .iter()
-            .all(|m| has("P6", "complete+trywait", m)),
+        "P6 produced figures (Rust; binding and C floor in Lua 5.4, Lua 5.1, LuaJIT)".into(),
+        P6_MECHS.iter().all(|m| has("P6", "complete+trywait", m)),
     ));
     round_trips(
         &mut out,
@@ -487,6 +561,53 @@ KCB-SKIP scenario=P2 reason=kernel Lua not available\ngarbage line\nKCB-END\n";
         assert_eq!(p4.verdict, Verdict::Met);
         let c = checks(&res, true);
         assert!(c.iter().all(|(_, ok)| !ok), "{c:?}");
+    }
+
+    #[test]
+    fn p6_rows_and_checks() {
+        let mut out = String::from("KCB-META cpus=2\nKCB-META mode=quick reps=1\n");
+        for (m, v) in [
+            ("rust-ioctl", 800),
+            ("lua5.4", 1800),
+            ("floor-lua5.4", 1700),
+            ("lua5.1", 1900),
+            ("floor-lua5.1", 1600),
+            ("luajit", 820),
+        ] {
+            out += &format!(
+                "KCB scenario=P6 case=complete+trywait mech={m} param=0 rep=0 value={v}.0 unit=ns\n"
+            );
+        }
+        let res = Results::new(parse(&out));
+        let rows = rows(&res);
+        let p6: Vec<&Row> = rows.iter().filter(|r| r.scenario == "P6").collect();
+        assert_eq!(p6.len(), 4, "{p6:?}");
+        // Lua 5.4: 2.25x Rust (missed), 1.06x the floor (met)
+        assert_eq!(p6[0].verdict, Verdict::Missed);
+        assert!(
+            p6[0].baseline.contains("C floor 1700 ns (1.06x)"),
+            "{}",
+            p6[0].baseline
+        );
+        assert!(p6[1].what.contains("floor"), "{:?}", p6[1]);
+        assert_eq!(p6[1].verdict, Verdict::Met);
+        assert!((p6[1].ratio.unwrap() - 1800.0 / 1700.0).abs() < 1e-9);
+        assert!(
+            p6[1].baseline.contains("the floor is 2.12x Rust (800 ns)"),
+            "{}",
+            p6[1].baseline
+        );
+        // Lua 5.1 against its floor: reported, no target
+        assert_eq!(p6[2].verdict, Verdict::Info);
+        // LuaJIT: 1.025x Rust, met under 1.05x; its floor was not measured
+        assert_eq!(p6[3].verdict, Verdict::Met);
+        assert_eq!(p6[3].target, "≤ 1.05x");
+        let c = checks(&res, true);
+        let p6_check = c.iter().find(|(n, _)| n.starts_with("P6")).unwrap();
+        assert!(!p6_check.1, "floor-luajit is missing: {c:?}");
+        let full = out.replace("mech=luajit", "mech=floor-luajit") + &out;
+        let c = checks(&Results::new(parse(&full)), true);
+        assert!(c.iter().find(|(n, _)| n.starts_with("P6")).unwrap().1);
     }
 
     #[test]
