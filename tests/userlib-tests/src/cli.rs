@@ -535,6 +535,67 @@ fn cli_then_wait_help() -> R {
     Ok(())
 }
 
+/// `run --check`: the dialect check in userspace, without the driver (the device path points
+/// nowhere): a good file exits 0, a bad one 11 with `FILE:LINE:COL: message` lines.
+fn cli_run_check() -> R {
+    let dir = std::env::temp_dir();
+    let good = dir.join(format!("kc-check-good-{}.lua", std::process::id()));
+    let bad = dir.join(format!("kc-check-bad-{}.lua", std::process::id()));
+    std::fs::write(
+        &good,
+        "local completion = require \"completion\"\nlocal c = completion.new()\n\
+         c:complete()\nreturn 7 // 2, string.format('%d', 1)\n",
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::write(
+        &bad,
+        "local x = 1\nlocal y = x * 2\nlocal z = 1.5\nreturn math.floor(y)\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let (g, b) = (good.display().to_string(), bad.display().to_string());
+    let check = |file: &str| {
+        Command::new(cli_path())
+            .args(["run", "--check", file])
+            .env("KCOMPLETION_DEVICE", "/nonexistent/kcompletion")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())
+    };
+    let (og, ob) = (check(&g), check(&b));
+    std::fs::remove_file(&good).ok();
+    std::fs::remove_file(&bad).ok();
+    let (og, ob) = (og?, ob?);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    ensure!(og.status.code() == Some(0), "{og:?}");
+    ensure!(
+        text(&og.stdout) == format!("{g}: ok for kernel Lua\n"),
+        "{og:?}"
+    );
+    ensure!(og.stderr.is_empty(), "{og:?}");
+    ensure!(ob.status.code() == Some(11), "{ob:?}");
+    let se = text(&ob.stderr);
+    let lines: Vec<&str> = se.lines().collect();
+    ensure!(lines.len() == 2, "{se}");
+    ensure!(
+        lines[0]
+            == format!(
+                "{b}:3:11: malformed number near '1.5' (kernel Lua has integers only: no float \
+             literals; use '//' for integer division)"
+            ),
+        "{se}"
+    );
+    ensure!(
+        lines[1].starts_with(&format!(
+            "{b}:4:8: attempt to index a nil value (global 'math')"
+        )),
+        "{se}"
+    );
+    ensure!(ob.stdout.is_empty(), "{ob:?}");
+    let (so, _) = kc_expect(&["run", "--help"], 0)?;
+    ensure!(so.contains("--check"), "{so}");
+    Ok(())
+}
+
 pub const CASES: &[Case] = &[
     (
         "cli: --help of every subcommand lists the exit codes",
@@ -596,6 +657,10 @@ pub const CASES: &[Case] = &[
     ),
     ("cli: a signal interrupts wait, exit 7", cli_interrupted),
     ("cli: driver not loaded exits 10", cli_driver_not_loaded),
+    (
+        "cli: run --check: a good file exits 0, a bad one 11 with FILE:LINE:COL (no driver)",
+        cli_run_check,
+    ),
     (
         "cli: shell pipeline, one process waits and another completes",
         cli_pipeline,

@@ -15,6 +15,7 @@
 //! kcompletion info NAME [--json]
 //! kcompletion list [--json]
 //! kcompletion run FILE [--name NAME]     # a kernel Lua script in a kernel thread (root)
+//! kcompletion run --check FILE           # check it for the kernel dialect, in userspace
 //! kcompletion stop NAME                  # stop it, or remove an ended one from the list
 //! kcompletion scripts [--json]
 //! ```
@@ -37,7 +38,7 @@
 //! | 8 | exists (`create --exclusive`) |
 //! | 9 | limit reached (too many completions) |
 //! | 10 | driver not loaded |
-//! | 11 | the Lua script does not compile (`run`; the message is on stderr) |
+//! | 11 | the Lua script does not compile (`run`; the message is on stderr), or `run --check` found errors (`FILE:LINE:COL: message` on stderr) |
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use kcompletion::{exit, Access, Completion, ErrorKind, Info, Options};
@@ -138,13 +139,19 @@ enum Cmd {
         json: bool,
     },
     /// Run a Lua file in a new kernel thread (needs CAP_SYS_ADMIN; see the README's kernel Lua
-    /// dialect)
+    /// dialect), or with --check only check it
     Run {
         /// The Lua source file (- reads standard input)
         file: std::path::PathBuf,
         /// Name of the script and its thread (default: the file name without .lua)
         #[arg(long, value_parser = parse_name)]
         name: Option<String>,
+        /// Do not run: check FILE against the kernel Lua dialect in userspace (syntax, integers
+        /// only, the libraries the kernel has; no driver, no root). Prints FILE:LINE:COL:
+        /// message for each finding on stderr; exit code 11 if there is an error, 0 (with
+        /// "FILE: ok for kernel Lua") otherwise
+        #[arg(long)]
+        check: bool,
     },
     /// Stop a running kernel Lua script, or remove an ended one from the list
     Stop {
@@ -318,6 +325,29 @@ fn interrupt_on_signals() {
     }
 }
 
+/// `run --check`: prints the findings of the dialect check of `source` on stderr as
+/// `FILE:LINE:COL: message`; [`exit::COMPILE_ERROR`] if one is an error.
+fn check_source(file: &std::path::Path, source: &str) -> u8 {
+    let shown = if file.as_os_str() == "-" {
+        "<stdin>".to_owned()
+    } else {
+        file.display().to_string()
+    };
+    let found = kcompletion::dialect::check(source);
+    for d in &found {
+        eprintln!("{shown}:{d}");
+    }
+    if found.iter().any(|d| d.is_error()) {
+        return exit::COMPILE_ERROR;
+    }
+    match found.len() {
+        0 => println!("{shown}: ok for kernel Lua"),
+        1 => println!("{shown}: ok for kernel Lua (1 warning)"),
+        n => println!("{shown}: ok for kernel Lua ({n} warnings)"),
+    }
+    exit::OK
+}
+
 /// Outcome of a subcommand: an exit code, or a library error.
 type Outcome = Result<u8, kcompletion::Error>;
 
@@ -395,7 +425,7 @@ fn run(cmd: &Cmd) -> Outcome {
                 print!("{}", list_text(&infos));
             }
         }
-        Cmd::Run { file, name } => {
+        Cmd::Run { file, name, check } => {
             let name = script_name(file, name);
             let source = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())
@@ -412,6 +442,9 @@ fn run(cmd: &Cmd) -> Outcome {
                     return Ok(exit::OTHER);
                 }
             };
+            if *check {
+                return Ok(check_source(file, &source));
+            }
             kcompletion::run(&name, &source)?;
         }
         Cmd::Stop { name } => kcompletion::stop(name)?,
@@ -467,7 +500,7 @@ fn main() -> ExitCode {
             ExitCode::from(exit::code(e.kind()))
         }
         Err(e) => {
-            if let Cmd::Run { file, name } = &cli.cmd {
+            if let Cmd::Run { file, name, .. } = &cli.cmd {
                 eprintln!(
                     "kcompletion: run {:?}: {}",
                     script_name(file, name),
@@ -589,6 +622,10 @@ mod tests {
         assert!(p(&["kcompletion", "complete", "a", "--timeout", "7"]).is_err());
         assert!(p(&["kcompletion", "complete", "a", "--then-wait", "bad name"]).is_err());
         assert!(p(&["kcompletion", "list", "--json"]).is_ok());
+        let c = p(&["kcompletion", "run", "--check", "x.lua"]).unwrap();
+        assert!(matches!(c.cmd, Cmd::Run { check: true, .. }));
+        let c = p(&["kcompletion", "run", "x.lua"]).unwrap();
+        assert!(matches!(c.cmd, Cmd::Run { check: false, .. }));
     }
 
     #[test]
@@ -598,6 +635,15 @@ mod tests {
             let help = sub.render_help().to_string();
             assert!(help.contains("10  driver not loaded"), "{}", sub.get_name());
         }
+    }
+
+    #[test]
+    fn check_exit_codes() {
+        let path = std::path::Path::new("x.lua");
+        assert_eq!(check_source(path, "return 7 // 2\n"), exit::OK);
+        assert_eq!(check_source(path, "local x = 1\nreturn x / 2\n"), exit::OK);
+        assert_eq!(check_source(path, "return 1.5\n"), exit::COMPILE_ERROR);
+        assert_eq!(check_source(path, "return math.pi\n"), 11);
     }
 
     #[test]

@@ -31,7 +31,7 @@ exit_codes! {
     EXISTS = 8, "exists (create --exclusive)", Some(ErrorKind::Exists);
     LIMIT = 9, "limit reached (too many completions)", Some(ErrorKind::Limit);
     DRIVER_NOT_LOADED = 10, "driver not loaded", Some(ErrorKind::DriverNotLoaded);
-    COMPILE_ERROR = 11, "the Lua script does not compile (run)", Some(ErrorKind::CompileError);
+    COMPILE_ERROR = 11, "the Lua script does not compile (run, run --check)", Some(ErrorKind::CompileError);
 }
 
 /// The exit code of a failure of this kind.
@@ -85,7 +85,7 @@ Exit codes:
   8   exists (create --exclusive)
   9   limit reached (too many completions)
   10  driver not loaded
-  11  the Lua script does not compile (run)"
+  11  the Lua script does not compile (run, run --check)"
         );
     }
 }

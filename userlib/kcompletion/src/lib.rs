@@ -52,6 +52,7 @@
 #![warn(rustdoc::all)]
 
 mod deadline;
+pub mod dialect;
 mod error;
 pub mod exit;
 mod info;

@@ -72,6 +72,7 @@
 //! - `luajit.rs`: the LuaJIT FFI fast path.
 
 mod args;
+mod check;
 mod compat;
 #[cfg(feature = "luajit")]
 mod luajit;
@@ -178,6 +179,7 @@ pub unsafe extern "C-unwind" fn luaopen_kcompletion(l: State) -> c_int {
         set_fn(l, kc, mt, c"stop", kc_stop);
         set_fn(l, kc, mt, c"scripts", kc_scripts);
         set_fn(l, kc, mt, c"abi_version", kc_abi_version);
+        set_fn(l, kc, mt, c"check", check::kc_check);
         let version = concat!("kcompletion ", env!("CARGO_PKG_VERSION"));
         push_bytes(l, version.as_bytes());
         ffi::lua_setfield(l, kc, c"_VERSION".as_ptr());
