@@ -116,6 +116,13 @@ fn dev_ioctl(ctx: &DeviceContext, cmd: c_uint, arg: c_ulong) -> Result<c_long> {
         }
         KC_IOC_CREATE => {
             let req: KcCreate = read_arg(arg)?;
+            if req.flags == KC_CREATE_ANONYMOUS {
+                if req.name != KcName::default() || req.mode != 0 {
+                    return Err(EINVAL);
+                }
+                let fd = PreparedFd::new(true, true)?;
+                return Ok(fd.install(registry.create_anonymous()?));
+            }
             if req.mode > 0o777 || req.flags & !KC_CREATE_EXCL != 0 {
                 return Err(EINVAL);
             }

@@ -22,6 +22,11 @@ pub const KC_DEADLINE_NEVER: u64 = u64::MAX;
 
 /// [`KcCreate::flags`]: fail with `EEXIST` if the name already exists.
 pub const KC_CREATE_EXCL: u32 = 1;
+/// [`KcCreate::flags`]: create an anonymous object, reachable only through the returned fd
+/// and the fds duplicated or passed from it (Lunatik's `completion.new()`; like `memfd` or
+/// `O_TMPFILE`): `name` must be all zero, `mode` zero and [`KC_CREATE_EXCL`] clear. Its mode
+/// reads `0600`, its owner is the caller, and it counts against the caller's limits.
+pub const KC_CREATE_ANONYMOUS: u32 = 2;
 
 /// [`KcOpen::access`]: may wait, try-wait, poll and query the object.
 pub const KC_ACCESS_READ: u32 = 1;
@@ -67,7 +72,7 @@ pub struct KcCreate {
     pub name: KcName,
     /// Permission bits (`0o777` at most) of a new object, like POSIX IPC.
     pub mode: u32,
-    /// [`KC_CREATE_EXCL`] or zero.
+    /// [`KC_CREATE_EXCL`], [`KC_CREATE_ANONYMOUS`] or zero.
     pub flags: u32,
 }
 

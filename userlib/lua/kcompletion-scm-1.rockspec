@@ -39,4 +39,12 @@ build = {
    target_path = "../../target",
    -- The Lua version feature (lua54, lua51 or luajit) is chosen by the backend.
    default_features = false,
+   -- The kernel scripts' API in userspace (require "completion", "thread"), written in Lua.
+   install = {
+      lua = {
+         ["completion"] = "lua/completion.lua",
+         ["thread"] = "lua/thread.lua",
+         ["kcompletion.script"] = "lua/kcompletion/script.lua",
+      },
+   },
 }

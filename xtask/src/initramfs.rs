@@ -330,6 +330,12 @@ pub fn build(spec: &GuestSpec, out: &Path) -> Result<()> {
     for (guest, host) in &spec.files {
         c.host_file(guest, host)?;
     }
+    // The Lua modules written in Lua (`require "completion"`, `"thread"`: the kernel
+    // scripts' API in userspace), where each interpreter's default path looks.
+    let lua_modules = root.join("userlib/lua/lua");
+    for dir in ["usr/share/lua/5.4", "usr/share/lua/5.1"] {
+        c.host_tree(dir, &lua_modules)?;
+    }
     if root.join("lua").is_dir() {
         c.host_tree("usr/share/kcompletion/lua", &root.join("lua"))?;
     }

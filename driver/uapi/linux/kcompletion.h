@@ -20,6 +20,7 @@
 #define KC_LIST_MAX		256
 
 #define KC_CREATE_EXCL		(1U << 0)
+#define KC_CREATE_ANONYMOUS	(1U << 1)
 #define KC_ACCESS_READ		(1U << 0)
 #define KC_ACCESS_WRITE		(1U << 1)
 #define KC_WAIT_REALTIME	(1U << 0)
@@ -47,7 +48,7 @@ struct kc_version {
 struct kc_create {
 	struct kc_name name;
 	__u32 mode;		/* 0..0777 */
-	__u32 flags;		/* KC_CREATE_EXCL */
+	__u32 flags;		/* KC_CREATE_EXCL or KC_CREATE_ANONYMOUS */
 };
 
 struct kc_open {

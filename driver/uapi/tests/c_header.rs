@@ -111,6 +111,7 @@ fn expected() -> Vec<(&'static str, u64)> {
         konst!(KC_DEADLINE_NEVER),
         konst!(KC_LIST_MAX),
         konst!(KC_CREATE_EXCL),
+        konst!(KC_CREATE_ANONYMOUS),
         konst!(KC_ACCESS_READ),
         konst!(KC_ACCESS_WRITE),
         konst!(KC_WAIT_REALTIME),

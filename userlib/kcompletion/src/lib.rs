@@ -267,6 +267,39 @@ impl Completion {
         })
     }
 
+    /// Creates an anonymous object: it has no name, and only this handle and the descriptors
+    /// made from it (`dup`, `fork`, `SCM_RIGHTS`) reach it, like a `memfd`. It lives while
+    /// one of them does. [`name`](Completion::name) is empty. This is what Lunatik's and the
+    /// kernel scripts' `completion.new()` makes.
+    ///
+    /// Errors: [`ErrorKind::Limit`], [`ErrorKind::DriverNotLoaded`],
+    /// [`ErrorKind::AbiMismatch`]; [`ErrorKind::InvalidArgument`] from a driver older than
+    /// anonymous objects.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let c = kcompletion::Completion::create_anonymous()?;
+    /// c.complete()?;
+    /// assert!(c.try_wait()?);
+    /// # Ok::<(), kcompletion::Error>(())
+    /// ```
+    pub fn create_anonymous() -> Result<Completion> {
+        const OP: &str = "create";
+        let dev = Device::open(OP, None)?;
+        let mut arg = KcCreate {
+            flags: KC_CREATE_ANONYMOUS,
+            ..KcCreate::default()
+        };
+        let fd = ioctl::<raw::Create>(dev.fd(), &mut arg)
+            .map_err(|e| Error::from_errno(OP, None, e))?;
+        // SAFETY: on success the ioctl returns a new descriptor that nobody else owns.
+        Ok(Completion {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            name: String::new(),
+        })
+    }
+
     /// Wraps a descriptor of a completion object (from [`IntoRawFd`], `SCM_RIGHTS`, `fork`...).
     ///
     /// The name is taken from the driver's [`info`](Completion::info) if the handle can
@@ -283,13 +316,14 @@ impl Completion {
         c
     }
 
-    /// The name this handle was created or opened with.
+    /// The name this handle was created or opened with; empty for an anonymous object.
     pub fn name(&self) -> &str {
         &self.name
     }
 
     fn err(&self, op: &'static str, errno: Errno) -> Error {
-        Error::from_errno(op, Some(&self.name), errno)
+        let name = (!self.name.is_empty()).then_some(self.name.as_str());
+        Error::from_errno(op, name, errno)
     }
 
     /// Increments `done` (saturating) and wakes one waiter. Needs write access.

@@ -79,6 +79,7 @@ mod luajit;
 mod module_fns;
 mod object;
 mod ret;
+mod stop;
 
 pub use object::Handle;
 
@@ -180,6 +181,9 @@ pub unsafe extern "C-unwind" fn luaopen_kcompletion(l: State) -> c_int {
         set_fn(l, kc, mt, c"scripts", kc_scripts);
         set_fn(l, kc, mt, c"abi_version", kc_abi_version);
         set_fn(l, kc, mt, c"check", check::kc_check);
+        set_fn(l, kc, mt, c"catch_stop", stop::kc_catch_stop);
+        set_fn(l, kc, mt, c"stop_requested", stop::kc_stop_requested);
+        set_fn(l, kc, mt, c"sleep", stop::kc_sleep);
         let version = concat!("kcompletion ", env!("CARGO_PKG_VERSION"));
         push_bytes(l, version.as_bytes());
         ffi::lua_setfield(l, kc, c"_VERSION".as_ptr());

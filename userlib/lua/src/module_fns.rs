@@ -36,10 +36,15 @@ unsafe fn open_handle(
     }
 }
 
-/// `kc.new(name [, {mode = n, exclusive = b}])`: a handle, or nil, message, errno.
+/// `kc.new(name [, mode | {mode = m, exclusive = b}])`: a handle, or nil, message, errno;
+/// `kc.new()`: a new anonymous object (no name: only this handle reaches it).
 unsafe fn kc_new_inner(l: State) -> Result<c_int, Raise> {
     // SAFETY: `l` is valid; the checks come before any owned value.
     unsafe {
+        if ffi::lua_gettop(l) == 0 {
+            let h = new_handle(l);
+            return finish_handle(l, h, Completion::create_anonymous());
+        }
         let name = check_name(l, 1, b"new");
         let opts = check_options(l);
         open_handle(l, name, |n| Completion::create(n, &opts))

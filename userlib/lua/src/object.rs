@@ -5,7 +5,7 @@
 use crate::args::{check_handle, check_handle_arg, check_open, check_timeout, check_timeout_arg};
 use crate::compat;
 use crate::ret::{push_errno_fail, push_fail, push_info, push_true, Buf, Raise};
-use crate::{push_bytes, State};
+use crate::{push_bytes, stop, State};
 use kcompletion::abi::raw::{self, NoArgRequest};
 use kcompletion::abi::{KcCompleteAndWait, KcInfo, KcWait, KC_INFO_LINKED};
 use kcompletion::{Completion, Deadline, Error};
@@ -22,11 +22,19 @@ pub struct Handle {
     pub(crate) fd: i32,
     /// Length of `name`.
     name_len: u32,
+    /// [`HANDLE_TAG`]'s address: what tells a handle from other userdata (see
+    /// `args::handle_at`).
+    pub(crate) tag: *const u8,
     /// The name the handle was created or opened with (at most 63 bytes).
     name: [u8; 64],
 }
 
 const _: () = assert!(std::mem::offset_of!(Handle, fd) == 0);
+
+/// Every handle's `tag` holds this static's address, which no other userdata holds: checking
+/// it (and the userdata's size) costs less than fetching and comparing the metatable, the
+/// whole of the binding's cost over a bare C module (P6).
+pub(crate) static HANDLE_TAG: u8 = 0;
 const _: () = assert!(kcompletion::NAME_MAX < 64);
 
 // ---------------------------------------------------------------------------------------------
@@ -97,7 +105,14 @@ pub(crate) unsafe extern "C-unwind" fn m_wait(l: State) -> c_int {
         let h = check_handle(l, b"wait");
         let timeout = check_timeout(l);
         let fd = check_open(l, h);
-        let mut arg: KcWait = Deadline::from_timeout(timeout).to_raw();
+        let deadline = Deadline::from_timeout(timeout);
+        if stop::caught() {
+            return match stop::wait(fd, deadline) {
+                Ok(()) => push_true(l),
+                Err(errno) => push_errno_fail(l, errno),
+            };
+        }
+        let mut arg: KcWait = deadline.to_raw();
         match raw::ioctl::<raw::Wait>(fd, &mut arg) {
             Ok(_) => push_true(l),
             Err(errno) => push_errno_fail(l, errno),
@@ -116,14 +131,28 @@ pub(crate) unsafe extern "C-unwind" fn m_complete_and_wait(l: State) -> c_int {
         let timeout = check_timeout_arg(l, 3, FUNC);
         let fd = check_open(l, h);
         let other_fd = check_open(l, other);
-        let wait = Deadline::from_timeout(timeout).to_raw();
+        let deadline = Deadline::from_timeout(timeout);
+        // After `kc.catch_stop()`: the hand-off with a deadline already past (it completes
+        // `c`, with every access check, and consumes `other` only if it is ready), then a
+        // stoppable wait (see `stop.rs`).
+        let stoppable = stop::caught();
+        let wait = if stoppable {
+            Deadline::from_monotonic_ns(0)
+        } else {
+            deadline
+        }
+        .to_raw();
         let mut arg = KcCompleteAndWait {
             deadline_ns: wait.deadline_ns,
             flags: wait.flags,
             complete_fd: fd,
         };
-        match raw::ioctl::<raw::CompleteAndWait>(other_fd, &mut arg) {
-            Ok(_) => push_true(l),
+        let r = match raw::ioctl::<raw::CompleteAndWait>(other_fd, &mut arg) {
+            Err(libc::ETIMEDOUT) if stoppable => stop::wait(other_fd, deadline),
+            r => r.map(drop),
+        };
+        match r {
+            Ok(()) => push_true(l),
             Err(errno) => push_errno_fail(l, errno),
         }
     }
@@ -157,13 +186,17 @@ pub(crate) unsafe extern "C-unwind" fn m_info(l: State) -> c_int {
     }
 }
 
-/// `c:name()`: also on a closed handle.
+/// `c:name()`: also on a closed handle; nil for an anonymous object.
 pub(crate) unsafe extern "C-unwind" fn m_name(l: State) -> c_int {
     // SAFETY: called by Lua; `h` points to a live handle.
     unsafe {
         let h = check_handle(l, b"name");
         let len = ((*h).name_len as usize).min(64);
-        push_bytes(l, &(&(*h).name)[..len]);
+        if len == 0 {
+            ffi::lua_pushnil(l); // anonymous
+        } else {
+            push_bytes(l, &(&(*h).name)[..len]);
+        }
         1
     }
 }
@@ -241,8 +274,12 @@ pub(crate) unsafe extern "C-unwind" fn m_tostring(l: State) -> c_int {
         let len = ((*h).name_len as usize).min(64);
         let mut buf = Buf::new();
         buf.write_str("kcompletion: ").ok();
-        buf.write_str(std::str::from_utf8(&(&(*h).name)[..len]).unwrap_or("?"))
-            .ok();
+        if len == 0 {
+            buf.write_str("(anonymous)").ok();
+        } else {
+            buf.write_str(std::str::from_utf8(&(&(*h).name)[..len]).unwrap_or("?"))
+                .ok();
+        }
         match (*h).fd {
             fd if fd >= 0 => write!(buf, " (fd {fd})"),
             _ => buf.write_str(" (closed)"),
@@ -264,6 +301,7 @@ pub(crate) unsafe fn new_handle(l: State) -> *mut Handle {
         h.write(Handle {
             fd: -1,
             name_len: 0,
+            tag: &HANDLE_TAG,
             name: [0; 64],
         });
         ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
