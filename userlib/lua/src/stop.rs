@@ -112,12 +112,8 @@ fn sleep_until(fd: Option<i32>, deadline: Deadline) -> Result<Woke, i32> {
             unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
             return Ok(Woke::Stopped);
         }
+        // A deadline that has passed still polls once (`wait(0)` is a try).
         let left = deadline.remaining();
-        if left == Some(Duration::ZERO) {
-            // SAFETY: as above.
-            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
-            return Ok(if fd.is_none() { Woke::Ready } else { Woke::TimedOut });
-        }
         let ts = left.map(|d| libc::timespec {
             tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
             tv_nsec: d.subsec_nanos() as libc::c_long,
@@ -141,13 +137,16 @@ fn sleep_until(fd: Option<i32>, deadline: Deadline) -> Result<Woke, i32> {
         let err = if r < 0 { last_errno() } else { 0 };
         // SAFETY: as above.
         unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
-        if r > 0 {
-            return Ok(Woke::Ready);
+        match r {
+            1.. => return Ok(Woke::Ready),
+            // `ppoll` slept until the deadline (at least).
+            0 if fd.is_none() => return Ok(Woke::Ready),
+            0 => return Ok(Woke::TimedOut),
+            _ if err != libc::EINTR => return Err(err),
+            // A signal: a stop, seen at the top of the loop, or another one, which goes on
+            // waiting.
+            _ => {}
         }
-        if r < 0 && err != libc::EINTR {
-            return Err(err);
-        }
-        // Time up, or a signal: the top of the loop tells which.
     }
 }
 

@@ -39,12 +39,21 @@ script.typename = typename
 -- the kernel's C functions do; `depth` is how many functions of these modules are between
 -- the user and the check (1, the default: the check is called from the module function).
 
+-- The methods of a completion (the others are module functions).
+local METHODS = {
+  complete = true, complete_all = true, reinit = true, trywait = true, done = true,
+  wait = true, complete_and_wait = true, name = true, close = true,
+}
+
 -- luaL_argerror: a method call (`c:wait(x)`) does not count `self`, and a bad `self` is
--- "calling 'wait' on bad self".
+-- "calling 'wait' on bad self". A method called as a field (`c.wait(c, x)`) counts it; one
+-- whose call Lua cannot name (a tail call: `return c:wait(x)`; the C functions of the
+-- kernel are never tail-called) is taken as a method call.
 local function argerror(n, fname, msg, depth)
   depth = depth or 1
   local info = debug and debug.getinfo and debug.getinfo(depth + 1, "n")
-  if info and info.namewhat == "method" then
+  local how = info and info.namewhat or ""
+  if METHODS[fname] and (how == "method" or how == "") then
     n = n - 1
     if n == 0 then error(("calling '%s' on bad self (%s)"):format(fname, msg), depth + 2) end
   end
