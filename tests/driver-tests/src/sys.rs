@@ -71,7 +71,7 @@ pub fn run_req(name: &[u8], source: &[u8], error: &mut [u8]) -> KcRun {
     }
 }
 
-fn to_fd(r: i32) -> OwnedFd {
+pub fn to_fd(r: i32) -> OwnedFd {
     // SAFETY: The driver returned a fresh descriptor that we now own.
     unsafe { OwnedFd::from_raw_fd(r) }
 }

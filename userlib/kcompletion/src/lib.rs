@@ -291,8 +291,8 @@ impl Completion {
             flags: KC_CREATE_ANONYMOUS,
             ..KcCreate::default()
         };
-        let fd = ioctl::<raw::Create>(dev.fd(), &mut arg)
-            .map_err(|e| Error::from_errno(OP, None, e))?;
+        let fd =
+            ioctl::<raw::Create>(dev.fd(), &mut arg).map_err(|e| Error::from_errno(OP, None, e))?;
         // SAFETY: on success the ioctl returns a new descriptor that nobody else owns.
         Ok(Completion {
             fd: unsafe { OwnedFd::from_raw_fd(fd) },

@@ -130,7 +130,8 @@ fn sleep_until(fd: Option<i32>, deadline: Deadline) -> Result<Woke, i32> {
             libc::ppoll(
                 &mut pfd,
                 nfds,
-                ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec),
+                ts.as_ref()
+                    .map_or(std::ptr::null(), |t| t as *const libc::timespec),
                 &old,
             )
         };

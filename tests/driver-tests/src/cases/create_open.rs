@@ -41,6 +41,54 @@ pub fn run(s: &mut Suite, dev: &OwnedFd) {
         },
     );
 
+    s.case(
+        "CREATE with ANONYMOUS: a nameless object, reached only through its fds; every other field refused",
+        || {
+            let anon = |name: KcName, mode: u32, flags: u32| {
+                let mut req = KcCreate { name, mode, flags };
+                ioctl(dev, KC_IOC_CREATE, &mut req).map(to_fd)
+            };
+            let a = ok("create anonymous", anon(KcName::default(), 0, KC_CREATE_ANONYMOUS))?;
+            check!(cloexec(&a), "fd is not O_CLOEXEC");
+            let i = ok("info", info(&a))?;
+            check!(i.id != 0 && i.name_len == 0 && i.name.iter().all(|&b| b == 0), "{i:?}");
+            check!(i.mode == 0o600 && i.uid == 0 && i.handles == 1, "{i:?}");
+            check!(i.flags & KC_INFO_LINKED == 0, "anonymous but linked: {i:?}");
+            ok("complete", complete(&a))?;
+            ok("try_wait", try_wait(&a))?;
+            // a second one is another object
+            let b = ok("second anonymous", anon(KcName::default(), 0, KC_CREATE_ANONYMOUS))?;
+            let ib = ok("info", info(&b))?;
+            check!(ib.id != i.id, "two anonymous objects share id {}", i.id);
+            let named = kname(b"t.anon");
+            let half = KcName {
+                len: 3,
+                ..KcName::default()
+            };
+            let reserved = KcName {
+                reserved: 1,
+                ..KcName::default()
+            };
+            let ptr_only = KcName {
+                ptr: named.ptr,
+                ..KcName::default()
+            };
+            for (what, name, mode, flags) in [
+                ("with a name", named, 0, KC_CREATE_ANONYMOUS),
+                ("with a length and no pointer", half, 0, KC_CREATE_ANONYMOUS),
+                ("with a pointer and no length", ptr_only, 0, KC_CREATE_ANONYMOUS),
+                ("with name.reserved", reserved, 0, KC_CREATE_ANONYMOUS),
+                ("with a mode", KcName::default(), 0o600, KC_CREATE_ANONYMOUS),
+                ("with EXCL", KcName::default(), 0, KC_CREATE_ANONYMOUS | KC_CREATE_EXCL),
+                ("with an unknown flag", KcName::default(), 0, KC_CREATE_ANONYMOUS | 4),
+            ] {
+                expect_err(what, anon(name, mode, flags), libc::EINVAL)?;
+            }
+            expect_err("the name was not created", open(dev, "t.anon"), libc::ENOENT)?;
+            Ok(())
+        },
+    );
+
     s.case("CREATE without EXCL opens the existing object", || {
         let a = ok("create", create(dev, "t.reopen"))?;
         let b = ok("create again", create(dev, "t.reopen"))?;
