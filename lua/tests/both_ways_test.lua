@@ -3,6 +3,10 @@
 -- userspace (require "completion" / "thread": userlib/lua/lua/), against the same driver
 -- objects, and must end the same way with the same output; then a kernel script and a
 -- userspace copy of the same file ping-pong with each other.
+-- Kernel only, by what they test: integer_rules.lua (the refused floats), memory_bomb.lua
+-- (the per-script memory cap), deep_nesting.lua (the kernel-stack limits), runaway.lua (STOP
+-- ending a loop that never asks: in userspace the count hook does it, but LuaJIT's compiled
+-- loops run no hook). User only: examples/user_ping.lua (it uses `kcompletion` and `os`).
 --   lua5.4 lua/tests/both_ways_test.lua [LUA_DIR]     (as root, kcompletion.ko loaded)
 -- Prints KTAP; exits non-zero if a case failed.
 
@@ -52,39 +56,78 @@ local function kernel_output(name, from)
   return table.concat(out, "\n")
 end
 
--- Runs `file` in a kernel thread; stopped after `stop_ms` if given. Returns how it ended
--- ("finished" or "failed: ERROR") and its output.
-local function run_in_kernel(file, name, stop_ms)
+-- Runs `file` in a kernel thread, with the globals `globals` (Lua text put before the source on
+-- its first line, so line numbers stay), while the runner plays `peer()` if given; stopped
+-- after `stop_ms` if given. Returns how it ended ("finished" or "failed: ERROR") and its output.
+local function run_in_kernel(file, name, s)
   local from = #klog()
   reap(name)
-  assert(kc.run(name, read(file)))
-  if stop_ms then
-    H.sleep_ms(stop_ms)
+  assert(kc.run(name, (s.globals or "") .. read(file)))
+  if s.peer then s.peer() end
+  if s.stop_ms then
+    H.sleep_ms(s.stop_ms)
     assert(kc.stop(name))
   end
-  local s = ended(name)
+  local st = ended(name)
   reap(name)
   H.sleep_ms(100) -- the log lines of the script's end
-  local how = s.state == "finished" and "finished" or ("failed: " .. tostring(s.error))
+  local how = st.state == "finished" and "finished" or ("failed: " .. tostring(st.error))
   return how, kernel_output(name, from)
 end
 
--- Runs `file` under interpreter `lua`; sent SIGTERM after `stop_ms` if given. Returns how it
--- ended ("finished" for exit 0, else "failed: OUTPUT") and its output (stdout and stderr).
-local function run_in_user(lua, file, stop_ms)
-  local out = "/tmp/both-ways.out"
-  local cmd
-  if stop_ms then
-    cmd = ("env %s %s %s >%s 2>&1 & pid=$!; sleep %s; kill -TERM $pid; wait $pid")
-      :format(lua[2], lua[1], file, out, stop_ms / 1000)
-  else
-    cmd = ("env %s %s %s >%s 2>&1"):format(lua[2], lua[1], file, out)
+-- Runs `file` under interpreter `lua` in the background, with the same globals (`-e`), while
+-- the runner plays `peer()`; sent SIGTERM after `stop_ms` if given. Returns how it ended
+-- ("finished" for exit 0, else "failed: exit N: OUTPUT") and its output (stdout and stderr).
+local function run_in_user(lua, file, s)
+  local e = s.globals and ("-e '%s'"):format(s.globals) or ""
+  local p = assert(io.popen(("(env %s %s %s %s 2>&1 & echo PID:$!; wait $!; echo EXIT:$?)")
+    :format(lua[2], lua[1], e, file)))
+  local pid = p:read("*l"):match("^PID:(%d+)$")
+  assert(pid, "no pid")
+  if s.peer then s.peer() end
+  if s.stop_ms then
+    H.sleep_ms(s.stop_ms)
+    sh("kill -TERM " .. pid)
   end
-  local code = sh(cmd)
-  local text = read(out):gsub("\n$", "")
-  os.remove(out)
-  if code ~= 0 then return ("failed: exit %d: %s"):format(code, text), text end
+  local lines, code = {}, nil
+  for l in p:lines() do
+    local c = l:match("^EXIT:(%d+)$")
+    if c then code = tonumber(c) else lines[#lines + 1] = l end
+  end
+  p:close()
+  local text = table.concat(lines, "\n")
+  if code ~= 0 then return ("failed: exit %s: %s"):format(tostring(code), text), text end
   return "finished", text
+end
+
+-- Plays userspace's side of a ping-pong over two objects for `rounds`, every round checked.
+local function ping_peer(ping_name, pong_name, rounds, hand_off)
+  return function()
+    local ping, pong = assert(kc.open(ping_name)), assert(kc.open(pong_name))
+    for i = 1, rounds do
+      local ok, err
+      if hand_off then
+        ok, err = ping:complete_and_wait(pong, 10000)
+      else
+        assert(ping:complete())
+        ok, err = pong:wait(10000)
+      end
+      if not ok then error(("round %d: no pong (%s)"):format(i, tostring(err)), 0) end
+      if pong:trywait() then error(("round %d: an extra pong"):format(i), 0) end
+    end
+    ping:close(); pong:close()
+  end
+end
+
+-- Waits until the object `name` exists (a script creates it when it starts).
+local function await_object(name)
+  local waited = 0
+  while true do
+    local c = kc.open(name)
+    if c then return c end
+    assert(waited < 10000, "no object " .. name)
+    H.sleep_ms(20); waited = waited + 20
+  end
 end
 
 -- The portable scripts: file, what the runner prepares before each run and checks after it,
@@ -117,6 +160,52 @@ local SCRIPTS = {
   },
   { file = "kernel/sleeper.lua", stop_ms = 1000 },
   {
+    file = "kernel/pingpong.lua",
+    names = { "kl-ping", "kl-pong" },
+    globals = "ROUNDS = 300; ",
+    before = function() fresh("kl-ping"):close(); fresh("kl-pong"):close() end,
+    peer = ping_peer("kl-ping", "kl-pong", 300),
+    after = function()
+      for _, n in ipairs { "kl-ping", "kl-pong" } do
+        eq(assert(kc.open(n)):info().done, 0, n .. " left done")
+      end
+    end,
+  },
+  {
+    file = "kernel/hand_off_pingpong.lua",
+    names = { "kl-caw-ping", "kl-caw-pong" },
+    globals = "ROUNDS = 300; ",
+    before = function() fresh("kl-caw-ping"):close(); fresh("kl-caw-pong"):close() end,
+    peer = ping_peer("kl-caw-ping", "kl-caw-pong", 300, true),
+    after = function()
+      for _, n in ipairs { "kl-caw-ping", "kl-caw-pong" } do
+        eq(assert(kc.open(n)):info().done, 0, n .. " left done")
+      end
+    end,
+  },
+  {
+    file = "kernel/hand_off_blocked.lua",
+    names = { "kl-caw-a", "kl-caw-block", "kl-saw-interrupt" },
+    stop_ms = 1000,
+    before = function()
+      for _, n in ipairs { "kl-caw-a", "kl-caw-block", "kl-saw-interrupt" } do fresh(n):close() end
+    end,
+    after = function()
+      eq(assert(kc.open("kl-caw-a")):trywait(), true, "kl-caw-a completed before the wait")
+      eq(assert(kc.open("kl-saw-interrupt")):trywait(), true, "the stop interrupted the hand-off")
+    end,
+  },
+  {
+    file = "examples/kernel_pong.lua",
+    names = { "ping", "pong" },
+    before = function() kc.unlink("ping"); kc.unlink("pong") end,
+    peer = function()
+      await_object("ping"):close()
+      await_object("pong"):close()
+      ping_peer("ping", "pong", 3)()
+    end,
+  },
+  {
     file = "kernel/blocked_wait.lua",
     names = { "kl-block", "kl-saw-interrupt" },
     stop_ms = 1000,
@@ -143,7 +232,7 @@ for _, s in ipairs(SCRIPTS) do
   case(("%s in a kernel thread"):format(s.file), function()
     before()
     local ok, err = pcall(function()
-      kernel_how, kernel_out = run_in_kernel(path, name, s.stop_ms)
+      kernel_how, kernel_out = run_in_kernel(path, name, s)
       eq(kernel_how, "finished", "how it ended")
       after()
     end)
@@ -156,7 +245,7 @@ for _, s in ipairs(SCRIPTS) do
         assert(kernel_how, "the kernel run did not happen")
         local ok, err = pcall(function()
           before()
-          local how, out = run_in_user(lua, path, s.stop_ms)
+          local how, out = run_in_user(lua, path, s)
           eq(how, kernel_how, "how it ended")
           eq(out, kernel_out, "output")
           after()

@@ -229,6 +229,35 @@ case("misuse raises", function()
     assert(not ok, "complete with self " .. tostring(bad) .. " did not raise")
   end
   assert(not pcall(c.wait), "wait without self did not raise")
+  -- another library's full userdata is not a handle (the check is by size and tag)
+  raises("kcompletion expected, got userdata", c.complete, io.stdout)
+  if newproxy then raises("kcompletion expected", c.complete, newproxy(true)) end
+end)
+
+case("kc.new(): an anonymous object, reached only through its handle", function()
+  local a = assert(kc.new())
+  local b = assert(kc.new())
+  eq(a:name(), nil, "name")
+  eq(tostring(a), ("kcompletion: (anonymous) (fd %d)"):format(a:fd()), "tostring")
+  local ia, ib = a:info(), b:info()
+  eq(ia.name, "", "info name")
+  eq(ia.mode, 0x180, "mode 0600")
+  eq(ia.linked, false, "linked")
+  assert(ia.id ~= ib.id, "two anonymous objects share an id")
+  assert(a:complete()); eq(b:trywait(), false, "b is another object"); eq(a:trywait(), true, "a")
+  for _, info in ipairs(assert(kc.list())) do
+    assert(info.id ~= ia.id, "kc.list() lists an anonymous object")
+  end
+  a:close(); b:close()
+end)
+
+case("kc.sleep and kc.stop_requested (before kc.catch_stop)", function()
+  eq(kc.stop_requested(), false, "no stop requested")
+  eq(kc.sleep(0), true, "sleep(0)")
+  eq(kc.sleep(5), true, "sleep(5)")
+  raises("milliseconds must be a non-negative integer", kc.sleep, -1)
+  raises("milliseconds must be a non-negative integer", kc.sleep, "soon")
+  raises("milliseconds must be a non-negative integer", kc.sleep)
 end)
 
 case("check: the kernel dialect in userspace, true or nil and LINE:COL: lines", function()
