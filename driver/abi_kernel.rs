@@ -28,6 +28,8 @@ unsafe impl AsBytes for KcVersion {}
 // SAFETY: See above.
 unsafe impl AsBytes for KcInfo {}
 // SAFETY: See above.
+unsafe impl AsBytes for KcMapInfo {}
+// SAFETY: See above.
 unsafe impl AsBytes for KcList {}
 // SAFETY: See above.
 unsafe impl FromBytes for KcRun {}

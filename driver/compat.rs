@@ -21,6 +21,13 @@ pub(crate) use crate::local_file::LocalFile;
 #[cfg(kc_rust_7)]
 pub(crate) use kernel::fs::file::LocalFile;
 
+/// A vma in its `mmap` setup: upstream's `kernel::mm::virt` from 7.x, ours (same shape) on
+/// 6.12.
+#[cfg(not(kc_rust_7))]
+pub(crate) use crate::vma::VmaNew;
+#[cfg(kc_rust_7)]
+pub(crate) use kernel::mm::virt::VmaNew;
+
 use kernel::uaccess::UserSlice;
 
 /// The userspace buffer of `len` bytes at address `addr` (6.12 takes the address as `usize`,

@@ -19,10 +19,11 @@
 
 use crate::abi::KC_DONE_ALL;
 use crate::ffi;
+use crate::state_pages::SlotNo;
 use core::cell::UnsafeCell;
 use core::marker::{PhantomData, PhantomPinned};
 use core::pin::pin;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::bindings;
 use kernel::error::code::{EINTR, EINVAL};
 use kernel::error::Error;
@@ -87,10 +88,28 @@ unsafe impl Send for Completion {}
 // SAFETY: See `Send`.
 unsafe impl Sync for Completion {}
 
-/// Holds the object's wait queue lock (interrupts off); unlocks on drop.
+/// Where a completion's state is mirrored for the readers of a state page
+/// (`state_pages.rs`): the slot number its object keeps (read under the lock, so a slot
+/// given while a caller waited for the lock is seen), or nowhere.
+#[derive(Clone, Copy)]
+pub struct Mirror<'a>(Option<&'a AtomicU32>);
+
+impl<'a> Mirror<'a> {
+    /// Not mirrored.
+    pub(crate) const NONE: Mirror<'static> = Mirror(None);
+
+    /// Mirrored to the slot whose number `slot` holds (0: none yet).
+    pub(crate) fn to(slot: &'a AtomicU32) -> Mirror<'a> {
+        Mirror(Some(slot))
+    }
+}
+
+/// Holds the object's wait queue lock (interrupts off); publishes `done` to the mirror (if
+/// any) and unlocks on drop.
 struct Locked<'a> {
     c: &'a Completion,
     flags: c_ulong,
+    mirror: Mirror<'a>,
     /// The lock was taken with this CPU's interrupts off: the guard must not leave the thread.
     _not_send: PhantomData<*mut ()>,
 }
@@ -138,6 +157,14 @@ impl Locked<'_> {
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
+        // Every change of `done` (here, or by `grant` in a wake-up made under this lock) is
+        // published before the lock is released.
+        if let Some(raw) = self.mirror.0 {
+            if let Some(slot) = SlotNo::from_raw(raw.load(Ordering::Relaxed)) {
+                let done = self.counters().done;
+                slot.cell().publish_done(done);
+            }
+        }
         // SAFETY: `self.flags` came from the matching `kcompletion_wq_lock` on the same queue.
         unsafe { ffi::kcompletion_wq_unlock(self.c.wq.get(), self.flags) };
     }
@@ -199,20 +226,27 @@ impl Completion {
         })
     }
 
-    fn lock(&self) -> Locked<'_> {
+    fn lock<'a>(&'a self, mirror: Mirror<'a>) -> Locked<'a> {
         // SAFETY: `wq` was initialised by `new` and is pinned inside the object.
         let flags = unsafe { ffi::kcompletion_wq_lock(self.wq.get()) };
         Locked {
             c: self,
             flags,
+            mirror,
             _not_send: PhantomData,
         }
     }
 
+    /// Runs `f` with the lock held and the current `done` (for a state slot's writer).
+    pub(crate) fn with_lock<R>(&self, f: impl FnOnce(u32) -> R) -> R {
+        let mut locked = self.lock(Mirror::NONE);
+        f(locked.counters().done)
+    }
+
     /// `done += 1` (saturating, as the kernel's `complete()`), waking one waiter and every
     /// poller.
-    pub fn complete(&self) {
-        let mut locked = self.lock();
+    pub fn complete(&self, mirror: Mirror<'_>) {
+        let mut locked = self.lock(mirror);
         Self::add_one(locked.counters());
         locked.wake_one();
     }
@@ -225,21 +259,23 @@ impl Completion {
     pub fn complete_and_wait(
         &self,
         all: bool,
+        mirror: Mirror<'_>,
         then_wait: &Completion,
+        then_mirror: Mirror<'_>,
         deadline: Deadline,
         interrupted: impl Fn() -> bool,
     ) -> core::result::Result<(), WaitError> {
-        self.complete_before_wait(all);
-        then_wait.wait_until(deadline, interrupted)
+        self.complete_before_wait(all, mirror);
+        then_wait.wait_until(deadline, interrupted, then_mirror)
     }
 
     /// The first half of [`Self::complete_and_wait`], for a caller that waits next. Process
     /// context, no spinlock held (it may give up the CPU).
-    pub(crate) fn complete_before_wait(&self, all: bool) {
+    pub(crate) fn complete_before_wait(&self, all: bool, mirror: Mirror<'_>) {
         if all {
-            self.complete_all();
+            self.complete_all(mirror);
         } else {
-            let mut locked = self.lock();
+            let mut locked = self.lock(mirror);
             Self::add_one(locked.counters());
             // The caller is about to wait: a sync wake-up (the peer may be placed on this
             // CPU instead of pulling the caller away).
@@ -256,25 +292,25 @@ impl Completion {
     }
 
     /// Every current and future wait succeeds until [`Self::reinit`].
-    pub fn complete_all(&self) {
-        let mut locked = self.lock();
+    pub fn complete_all(&self, mirror: Mirror<'_>) {
+        let mut locked = self.lock(mirror);
         locked.counters().done = KC_DONE_ALL;
         locked.wake_all();
     }
 
     /// `done = 0`.
-    pub fn reinit(&self) {
-        self.lock().counters().done = 0;
+    pub fn reinit(&self, mirror: Mirror<'_>) {
+        self.lock(mirror).counters().done = 0;
     }
 
     /// Consumes one completion if there is one.
-    pub fn try_wait(&self) -> bool {
-        Self::consume(self.lock().counters())
+    pub fn try_wait(&self, mirror: Mirror<'_>) -> bool {
+        Self::consume(self.lock(mirror).counters())
     }
 
     /// Whether a wait would succeed now (consumes nothing).
     pub fn done(&self) -> bool {
-        self.lock().counters().done > 0
+        self.lock(Mirror::NONE).counters().done > 0
     }
 
     fn add_one(c: &mut Counters) {
@@ -300,6 +336,7 @@ impl Completion {
         &self,
         deadline: Deadline,
         interrupted: impl Fn() -> bool,
+        mirror: Mirror<'_>,
     ) -> core::result::Result<(), WaitError> {
         let waiter = pin!(Waiter {
             entry: Opaque::uninit(),
@@ -308,7 +345,7 @@ impl Completion {
             _pin: PhantomPinned,
         });
         {
-            let mut locked = self.lock();
+            let mut locked = self.lock(mirror);
             let c = locked.counters();
             if Self::consume(c) {
                 return Ok(());
@@ -382,7 +419,7 @@ impl Completion {
         if result.is_ok() {
             return result;
         }
-        let mut locked = self.lock();
+        let mut locked = self.lock(mirror);
         if waiter.granted.load(Ordering::Acquire) {
             // Granted while giving up: the completion is ours.
             return Ok(());
@@ -415,7 +452,7 @@ impl Completion {
 
     /// `(done, waiters)`, read together under the lock.
     pub(crate) fn counts(&self) -> (u32, u32) {
-        let mut locked = self.lock();
+        let mut locked = self.lock(Mirror::NONE);
         let c = locked.counters();
         (c.done, c.waiters)
     }

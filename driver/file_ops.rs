@@ -8,7 +8,7 @@
 //! complete-all, reinit) is the file's `f_mode`, fixed at open time.
 
 use crate::abi::*;
-use crate::compat::{ARef, AsBytes, FromBytes, LocalFile};
+use crate::compat::{ARef, AsBytes, FromBytes, LocalFile, VmaNew};
 use crate::completion::{deadline_from_user, POLL_ERROR, POLL_READABLE};
 use crate::ffi;
 use crate::handle::{ForeignSlot, Handle};
@@ -19,7 +19,7 @@ use crate::registry::Registry;
 use core::ptr;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
-use kernel::error::code::{EAGAIN, EBADF, EINVAL, ENOTTY};
+use kernel::error::code::{EACCES, EAGAIN, EBADF, EINVAL, ENOTTY};
 use kernel::error::from_err_ptr;
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::prelude::*;
@@ -180,7 +180,7 @@ fn list(registry: &Registry, arg: c_ulong) -> Result<c_long> {
 /// `file` must be an object file (its `private_data` owns a [`Handle`]), in one of its
 /// operations other than `release`, or one the caller holds a reference on (`fget`) that was
 /// reached through an fd.
-unsafe fn object_of<'a>(file: *mut bindings::file) -> (&'a Object, u32) {
+unsafe fn object_of<'a>(file: *mut bindings::file) -> (&'a Handle, u32) {
     // SAFETY: Per the contract, `private_data` came from `ForeignSlot::fill` and the file keeps
     // that handle until release, which cannot run during one of the file's operations.
     unsafe { (Handle::borrow_foreign((*file).private_data), (*file).f_mode) }
@@ -202,14 +202,15 @@ impl OtherObjectFd {
     }
 
     /// Its object and access.
-    fn object(&self) -> (&Object, u32) {
+    fn object(&self) -> (&Handle, u32) {
         // SAFETY: An object file, which cannot be released while we hold its reference; an
         // object file reachable through an fd has its handle (installed before the fd is).
         unsafe { object_of(self.0.as_ptr()) }
     }
 }
 
-fn obj_ioctl(obj: &Object, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<c_long> {
+fn obj_ioctl(handle: &Handle, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<c_long> {
+    let obj: &Object = handle;
     let readable = f_mode & FMODE_READ != 0;
     let writable = f_mode & FMODE_WRITE != 0;
     let need = |ok: bool| if ok { Ok(()) } else { Err(EBADF) };
@@ -272,6 +273,18 @@ fn obj_ioctl(obj: &Object, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<c_l
             write_arg(arg, &KcInfo::from(&obj.snapshot()))?;
             Ok(0)
         }
+        KC_IOC_MAP_INFO => {
+            need(readable)?;
+            let slot = handle.registry().state_slot(obj)?;
+            let info = KcMapInfo {
+                offset: slot.offset(),
+                id: obj.id(),
+                slot_size: core::mem::size_of::<KcState>() as u32,
+                reserved: 0,
+            };
+            write_arg(arg, &info)?;
+            Ok(0)
+        }
         _ => Err(ENOTTY),
     }
 }
@@ -307,8 +320,8 @@ unsafe extern "C" fn kcompletion_obj_ioctl(
     arg: c_ulong,
 ) -> c_long {
     // SAFETY: The VFS calls this only for files opened with the object fops.
-    let (obj, f_mode) = unsafe { object_of(file) };
-    into_ret(obj_ioctl(obj, f_mode, cmd, arg))
+    let (handle, f_mode) = unsafe { object_of(file) };
+    into_ret(obj_ioctl(handle, f_mode, cmd, arg))
 }
 
 /// `poll` of an object fd.
@@ -332,6 +345,56 @@ unsafe extern "C" fn kcompletion_obj_poll(
     } else {
         0
     }
+}
+
+/// `mmap` of an object fd: the object's state page, read-only (`state_pages.rs`). Needs read
+/// access on the fd and, for a named object, read permission by the caller's own credentials
+/// (a page shows every object of its class): `EACCES`. One page at offset 0 (`EINVAL`), never
+/// writable or executable now or later (`EACCES`), not growable by `mremap`.
+///
+/// # Safety
+///
+/// Called by the VFS only, with `file` an open object fd and `vma` the new vma being set up
+/// for it (its mm's lock held for writing).
+#[no_mangle]
+unsafe extern "C" fn kcompletion_obj_mmap(
+    file: *mut bindings::file,
+    vma: *mut bindings::vm_area_struct,
+) -> c_int {
+    // SAFETY: The VFS calls this only for files opened with the object fops.
+    let (handle, f_mode) = unsafe { object_of(file) };
+    // SAFETY: `vma` is being set up by this `mmap` call (this function's contract).
+    let vma = unsafe { VmaNew::from_raw(vma) };
+    match map_state(handle, f_mode, vma) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+fn map_state(handle: &Handle, f_mode: u32, vma: &VmaNew) -> Result {
+    let obj: &Object = handle;
+    if f_mode & FMODE_READ == 0 {
+        return Err(EACCES);
+    }
+    // SAFETY: The vma is valid during its setup; `vm_pgoff` is plain data.
+    let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff };
+    if pgoff != 0 || vma.end() - vma.start() != kernel::page::PAGE_SIZE {
+        return Err(EINVAL);
+    }
+    if !obj.name_bytes().is_empty() && !obj.permits(true, false) {
+        return Err(EACCES);
+    }
+    vma.try_clear_maywrite().map_err(|_| EACCES)?;
+    vma.try_clear_mayexec().map_err(|_| EACCES)?;
+    vma.set_dontexpand();
+    let mixed = vma.set_mixedmap();
+    handle
+        .registry()
+        .with_state_page(obj, |page| mixed.vm_insert_page(mixed.start(), page))?;
+    // The mapping holds a file of its own, not this object fd's: the object can be freed
+    // while it is mapped (the slot then reads "gone"), and the module stays loaded.
+    // SAFETY: `vma` is in its initial setup (this `mmap` call).
+    kernel::error::to_result(unsafe { ffi::kcompletion_vma_own_file(vma.as_ptr()) })
 }
 
 /// `release` of an object fd: gives back the file's handle.

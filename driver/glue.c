@@ -12,6 +12,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/proc_fs.h>
@@ -82,6 +83,7 @@ static const struct file_operations kc_obj_fops = {
 	.unlocked_ioctl = kcompletion_obj_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.poll = kcompletion_obj_poll,
+	.mmap = kcompletion_obj_mmap,
 	.release = kcompletion_obj_release,
 	.llseek = noop_llseek,
 };
@@ -194,6 +196,32 @@ void kcompletion_wait_queue_locked(struct wait_queue_head *wq, struct wait_queue
 void kcompletion_cond_resched(void)
 {
 	cond_resched();
+}
+
+/*
+ * A state page's mapping keeps the module loaded but not its object: it is given a file of
+ * its own (no private data) in place of the object fd it was made from, as dma-buf does.
+ * Anonymous inodes and vma_set_file() are not in 6.12's bindings.
+ */
+static const struct file_operations kc_state_fops = {
+	.owner = THIS_MODULE,
+};
+
+int kcompletion_vma_own_file(struct vm_area_struct *vma)
+{
+	struct file *f = anon_inode_getfile("[kcompletion-state]", &kc_state_fops, NULL, O_RDONLY);
+
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	vma_set_file(vma, f);
+	fput(f);
+	return 0;
+}
+
+/* page_address() is a macro (lowmem_page_address(), an inline, on x86_64). */
+void *kcompletion_page_address(struct page *page)
+{
+	return page_address(page);
 }
 
 /* init_waitqueue_head() is a macro that defines the lockdep class key. */

@@ -20,6 +20,9 @@ long kcompletion_dev_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 long kcompletion_obj_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 __poll_t kcompletion_obj_poll(struct file *file, struct poll_table_struct *pt);
 int kcompletion_obj_release(struct inode *inode, struct file *file);
+struct vm_area_struct;
+int kcompletion_obj_mmap(struct file *file, struct vm_area_struct *vma);
+int kcompletion_vma_own_file(struct vm_area_struct *vma);
 
 /* C helpers (driver/glue.c). */
 unsigned int kcompletion_param_max_objects(void);
@@ -38,6 +41,8 @@ void kcompletion_poll_wait(struct file *file, struct wait_queue_head *wq,
 struct wait_queue_entry;
 void kcompletion_wait_queue_locked(struct wait_queue_head *wq, struct wait_queue_entry *entry);
 void kcompletion_init_waitqueue(struct wait_queue_head *wq);
+struct page;
+void *kcompletion_page_address(struct page *page);
 void kcompletion_cond_resched(void);
 unsigned long kcompletion_wq_lock(struct wait_queue_head *wq);
 void kcompletion_wq_unlock(struct wait_queue_head *wq, unsigned long flags);

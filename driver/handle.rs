@@ -32,6 +32,11 @@ impl Handle {
         }
     }
 
+    /// The registry the object belongs to.
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
     /// Whether two handles are to the same object.
     pub fn same_object(&self, other: &Handle) -> bool {
         Arc::ptr_eq(&self.object, &other.object)

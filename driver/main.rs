@@ -30,6 +30,9 @@ mod procfs;
 pub mod registry;
 mod selftest;
 mod siphash;
+mod state_pages;
+#[cfg(not(kc_rust_7))]
+mod vma;
 mod xarray;
 
 #[macro_use]

@@ -7,9 +7,10 @@
 //! there (id, quota; see `handle.rs` for why), and dropping one that was not released is a bug
 //! the debug kernel reports.
 
-use crate::completion::Completion;
+use crate::completion::{Completion, Mirror};
 use crate::ffi;
 use crate::name::Name;
+use crate::state_pages::{Class, SlotNo};
 use core::ops::Deref;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::bindings;
@@ -30,6 +31,9 @@ pub struct Object {
     linked: AtomicBool,
     /// Set by the registry's release (debug check in `drop`).
     released: AtomicBool,
+    /// The number of the object's state slot (`state_pages::SlotNo`), 0 until it is first
+    /// mapped. Set once, under the completion's lock; read under it by every writer.
+    state: AtomicU32,
     name: Name,
 }
 
@@ -66,8 +70,97 @@ impl Object {
             mode,
             linked: AtomicBool::new(false),
             released: AtomicBool::new(false),
+            state: AtomicU32::new(0),
             name,
         })
+    }
+
+    fn mirror(&self) -> Mirror<'_> {
+        Mirror::to(&self.state)
+    }
+
+    // The state-changing operations of the completion, mirrored to the object's state slot
+    // (they shadow the completion's, which take the mirror as an argument).
+
+    /// See [`Completion::complete`].
+    pub fn complete(&self) {
+        self.completion.complete(self.mirror());
+    }
+
+    /// See [`Completion::complete_all`].
+    pub fn complete_all(&self) {
+        self.completion.complete_all(self.mirror());
+    }
+
+    /// See [`Completion::reinit`].
+    pub fn reinit(&self) {
+        self.completion.reinit(self.mirror());
+    }
+
+    /// See [`Completion::try_wait`].
+    pub fn try_wait(&self) -> bool {
+        self.completion.try_wait(self.mirror())
+    }
+
+    /// See [`Completion::wait_until`].
+    pub fn wait_until(
+        &self,
+        deadline: Deadline,
+        interrupted: impl Fn() -> bool,
+    ) -> core::result::Result<(), WaitError> {
+        self.completion
+            .wait_until(deadline, interrupted, self.mirror())
+    }
+
+    /// See [`Completion::complete_before_wait`].
+    pub(crate) fn complete_before_wait(&self, all: bool) {
+        self.completion.complete_before_wait(all, self.mirror());
+    }
+
+    /// See [`Completion::complete_and_wait`].
+    pub fn complete_and_wait(
+        &self,
+        all: bool,
+        then_wait: &Object,
+        deadline: Deadline,
+        interrupted: impl Fn() -> bool,
+    ) -> core::result::Result<(), WaitError> {
+        self.completion.complete_and_wait(
+            all,
+            self.mirror(),
+            &then_wait.completion,
+            then_wait.mirror(),
+            deadline,
+            interrupted,
+        )
+    }
+
+    /// The object's state slot, if it has one.
+    pub(crate) fn state_slot(&self) -> Option<SlotNo> {
+        SlotNo::from_raw(self.state.load(Ordering::Acquire))
+    }
+
+    /// Who may share a state page with this object (see `state_pages.rs`).
+    pub(crate) fn state_class(&self) -> Class {
+        if self.name.as_bytes().is_empty() {
+            Class::Anonymous { id: self.id() }
+        } else {
+            Class::Named {
+                uid: self.owner_uid,
+                gid: self.owner_gid,
+                mode: self.mode,
+            }
+        }
+    }
+
+    /// Gives the object the state slot `slot` (it had none): the slot shows the object's
+    /// state from now on. Called under the registry's mutex, which serialises givers.
+    pub(crate) fn attach_state(&self, slot: SlotNo) {
+        self.completion.with_lock(|done| {
+            slot.cell()
+                .attach(self.id(), done, self.linked.load(Ordering::Relaxed));
+            self.state.store(slot.raw(), Ordering::Release);
+        });
     }
 
     /// The object's id (0 until registered).
@@ -95,6 +188,13 @@ impl Object {
 
     pub(crate) fn set_linked(&self, linked: bool) {
         self.linked.store(linked, Ordering::Relaxed);
+        if self.state_slot().is_some() {
+            self.completion.with_lock(|_| {
+                if let Some(slot) = self.state_slot() {
+                    slot.cell().publish_linked(linked);
+                }
+            });
+        }
     }
 
     pub(crate) fn set_released(&self) {

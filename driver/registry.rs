@@ -22,6 +22,7 @@ use crate::name::Name;
 use crate::name_table::NameTable;
 use crate::object::{Object, Snapshot};
 use crate::siphash::SipKey;
+use crate::state_pages::{SlotNo, StatePool};
 use crate::xarray::XArray;
 use core::ptr;
 use kernel::alloc::flags::{GFP_KERNEL, GFP_KERNEL_ACCOUNT};
@@ -39,6 +40,8 @@ struct Tables {
     /// Live objects per owner kuid (only owners with at least one).
     quotas: RBTree<u32, u32>,
     live: u32,
+    /// The state pages (`state_pages.rs`).
+    state: StatePool,
 }
 
 impl Tables {
@@ -88,6 +91,7 @@ impl Registry {
                 names: NameTable::new(SipKey(key)),
                 quotas: RBTree::new(),
                 live: 0,
+                state: StatePool::new(),
             }, "kcompletion_registry"),
         })
     }
@@ -228,10 +232,43 @@ impl Registry {
         if obj.id() != 0 {
             self.ids.erase(obj.id());
         }
+        if let Some(slot) = obj.state_slot() {
+            t.state.give_back(slot);
+        }
         obj.set_released();
         t.uncharge(obj.owner_uid());
     }
 
+    /// The state slot of `obj`, given to it now if it has none (`ENOSPC`, `ENOMEM`).
+    pub(crate) fn state_slot(&self, obj: &Object) -> Result<SlotNo> {
+        let mut t = self.tables.lock();
+        if let Some(slot) = obj.state_slot() {
+            return Ok(slot);
+        }
+        let slot = t.state.take(obj.state_class())?;
+        obj.attach_state(slot);
+        Ok(slot)
+    }
+
+    /// Runs `f` on the state page that holds `obj`'s slot (given now if it has none), with
+    /// the mutex held so that the page stays (to map it).
+    pub(crate) fn with_state_page<R>(
+        &self,
+        obj: &Object,
+        f: impl FnOnce(&kernel::page::Page) -> Result<R>,
+    ) -> Result<R> {
+        let mut t = self.tables.lock();
+        let slot = match obj.state_slot() {
+            Some(slot) => slot,
+            None => {
+                let slot = t.state.take(obj.state_class())?;
+                obj.attach_state(slot);
+                slot
+            }
+        };
+        let page = t.state.page(slot).ok_or(ENOENT)?;
+        f(page)
+    }
     /// Snapshots up to `max` objects with id at least `cursor` into `out`, named ones only
     /// unless `all`. Returns the cursor to continue from.
     pub(crate) fn list(

@@ -13,7 +13,7 @@
 //! medians and spreads, compares against the targets and writes the report.
 //!
 //! Usage: `kc-bench [--quick] [--reps N] [--only P1,P3,...]` (scenarios: micro, P1, P2, P3,
-//! P4, P6, P9; `profile` only on request). Exit status 1 if a measurement the run must make
+//! P4, P5 (with P5b), P6, P9; `profile` only on request). Exit status 1 if a measurement the run must make
 //! could not be made (P6's C floor module missing).
 //!
 //! P4 reloads the module (`$KC_MODULE`, default /lib/modules/kcompletion.ko) with limits
@@ -24,6 +24,7 @@ mod handoff;
 mod lua;
 mod pingpong;
 mod registry;
+mod statepage;
 mod sys;
 
 use std::io::Write;
@@ -135,7 +136,7 @@ fn main() {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: kc-bench [--quick] [--reps N] [--only micro,P1,P2,P3,P4,P6,P9,profile]"
+                    "usage: kc-bench [--quick] [--reps N] [--only micro,P1,P2,P3,P4,P5,P6,P9,profile]"
                 );
                 return;
             }
@@ -153,7 +154,7 @@ fn main() {
     );
     let t0 = std::time::Instant::now();
     if sys::open_dev().map(sys::close).is_err() {
-        for s in ["P1", "P2", "P3", "P4", "P6", "P9"] {
+        for s in ["P1", "P2", "P3", "P4", "P5", "P6", "P9"] {
             skip(s, "/dev/kcompletion cannot be opened (module not loaded?)");
         }
         std::process::exit(1);
@@ -170,6 +171,7 @@ fn main() {
     run("P1", &pingpong::p1);
     run("P2", &pingpong::p2);
     run("P3", &fanout::p3);
+    run("P5", &statepage::p5);
     run("P6", &lua::p6);
     run("P9", &handoff::p9);
     // Only on request: where the Lua binding's time goes.

@@ -102,6 +102,13 @@ pub fn kc_complete_all(fd: RawFd) {
 }
 
 #[inline]
+pub fn kc_done(fd: RawFd) -> bool {
+    match raw::ioctl_none::<raw::Done>(fd) {
+        Ok(r) => r != 0,
+        Err(e) => panic!("KC_IOC_DONE: errno {e}"),
+    }
+}
+
 pub fn kc_try_wait(fd: RawFd) -> bool {
     match raw::ioctl_none::<raw::TryWait>(fd) {
         Ok(_) => true,

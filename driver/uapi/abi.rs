@@ -114,6 +114,49 @@ pub struct KcCompleteAndWait {
     pub complete_fd: i32,
 }
 
+/// One object's state slot in the page an object fd's `mmap` maps (read-only): what a reader
+/// can learn without a system call. Many objects share a page (see `KC_IOC_MAP_INFO` for this
+/// object's slot).
+///
+/// The driver writes a slot under the object's lock, like a seqcount: `seq` becomes odd, the
+/// fields are stored, `seq` becomes even again (release stores). A reader loads `seq`
+/// (acquire), retries while it is odd, loads the fields, and retries if `seq` then differs; a
+/// lone `done` needs only one acquire load. `id` tells whether the slot still belongs to the
+/// reader's object: a freed object's slot reads `id == 0` and [`KC_STATE_GONE`], and a slot
+/// reused by a later object has that object's id.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KcState {
+    /// Odd while the driver writes the slot; it grows by 2 on every change of state.
+    pub seq: u32,
+    /// As [`KcInfo::done`]: pending completions, [`KC_DONE_ALL`] after `COMPLETE_ALL`.
+    pub done: u32,
+    /// The object's id, 0 once the object is gone.
+    pub id: u32,
+    /// [`KC_STATE_LINKED`], [`KC_STATE_GONE`].
+    pub flags: u32,
+}
+
+/// [`KcState::flags`]: the object still has its name.
+pub const KC_STATE_LINKED: u32 = 1;
+/// [`KcState::flags`]: the object was freed (`id` is 0); the slot may be given to another.
+pub const KC_STATE_GONE: u32 = 2;
+
+/// What [`KC_IOC_MAP_INFO`] reports: where an object's [`KcState`] is in the page that
+/// `mmap(NULL, page size, PROT_READ, MAP_SHARED, fd, 0)` maps.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KcMapInfo {
+    /// Byte offset of the slot in the page (a multiple of `size_of::<KcState>()`).
+    pub offset: u32,
+    /// The object's id, as the slot shows it while the object lives.
+    pub id: u32,
+    /// `size_of::<KcState>()` (16).
+    pub slot_size: u32,
+    /// Zeroed by the driver.
+    pub reserved: u32,
+}
+
 /// What [`KC_IOC_INFO`] and [`KC_IOC_LIST`] report about one object.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -299,6 +342,9 @@ pub const KC_IOC_INFO: u32 = kc_ioc(IOC_READ, 0x16, core::mem::size_of::<KcInfo>
 /// waits on this one (read access) in the same call. See [`KcCompleteAndWait`].
 pub const KC_IOC_COMPLETE_AND_WAIT: u32 =
     kc_ioc(IOC_WRITE, 0x17, core::mem::size_of::<KcCompleteAndWait>());
+/// Object fd: gives the object a state slot if it has none and says where it is in the page
+/// the fd's `mmap` maps ([`KcMapInfo`]). Needs read access.
+pub const KC_IOC_MAP_INFO: u32 = kc_ioc(IOC_READ, 0x18, core::mem::size_of::<KcMapInfo>());
 
 /// `/dev/kcompletion`: compiles and starts a kernel Lua script (needs `CAP_SYS_ADMIN`).
 pub const KC_IOC_RUN: u32 = kc_ioc(IOC_READ | IOC_WRITE, 0x20, core::mem::size_of::<KcRun>());
@@ -318,6 +364,8 @@ const _: () = assert!(core::mem::size_of::<KcCreate>() == 24);
 const _: () = assert!(core::mem::size_of::<KcOpen>() == 24);
 const _: () = assert!(core::mem::size_of::<KcWait>() == 16);
 const _: () = assert!(core::mem::size_of::<KcCompleteAndWait>() == 16);
+const _: () = assert!(core::mem::size_of::<KcState>() == 16);
+const _: () = assert!(core::mem::size_of::<KcMapInfo>() == 16);
 const _: () = assert!(core::mem::size_of::<KcInfo>() == 104);
 const _: () = assert!(core::mem::size_of::<KcList>() == 24);
 const _: () = assert!(core::mem::size_of::<KcRun>() == 48);

@@ -153,6 +153,10 @@ request!(
     Info, KC_IOC_INFO, KcInfo
 );
 request!(
+    /// `KC_IOC_MAP_INFO` on an object fd.
+    MapInfo, KC_IOC_MAP_INFO, KcMapInfo
+);
+request!(
     /// `KC_IOC_RUN` on `/dev/kcompletion`, with a borrowed error buffer ([`RunArg`]).
     Run<'a>, KC_IOC_RUN, RunArg<'a>
 );

@@ -26,6 +26,8 @@
 #define KC_WAIT_REALTIME	(1U << 0)
 #define KC_COMPLETE_AND_WAIT_ALL	(1U << 1)
 #define KC_INFO_LINKED		(1U << 0)
+#define KC_STATE_LINKED		(1U << 0)
+#define KC_STATE_GONE		(1U << 1)
 
 #define KC_SCRIPT_SOURCE_MAX	(1U << 20)
 #define KC_SCRIPTS_MAX		64
@@ -67,6 +69,21 @@ struct kc_complete_and_wait {
 	__u64 deadline_ns;	/* as kc_wait's */
 	__u32 flags;		/* KC_WAIT_REALTIME | KC_COMPLETE_AND_WAIT_ALL */
 	__s32 complete_fd;	/* object fd with write access: completed first */
+};
+
+/* One object's state in the page an object fd maps read-only (see ABI.md, "State pages"). */
+struct kc_state {
+	__u32 seq;		/* odd while the driver writes; +2 per change */
+	__u32 done;		/* as kc_info.done */
+	__u32 id;		/* the object's id; 0 once it is gone */
+	__u32 flags;		/* KC_STATE_LINKED | KC_STATE_GONE */
+};
+
+struct kc_map_info {
+	__u32 offset;		/* of this object's kc_state in the mapped page */
+	__u32 id;
+	__u32 slot_size;	/* sizeof(struct kc_state) */
+	__u32 reserved;		/* 0 */
 };
 
 struct kc_info {
@@ -138,5 +155,6 @@ struct kc_scripts {
 #define KC_IOC_REINIT		_IO(KC_IOC_MAGIC, 0x15)
 #define KC_IOC_INFO		_IOR(KC_IOC_MAGIC, 0x16, struct kc_info)
 #define KC_IOC_COMPLETE_AND_WAIT	_IOW(KC_IOC_MAGIC, 0x17, struct kc_complete_and_wait)
+#define KC_IOC_MAP_INFO		_IOR(KC_IOC_MAGIC, 0x18, struct kc_map_info)
 
 #endif /* _UAPI_LINUX_KCOMPLETION_H */

@@ -24,6 +24,7 @@ fn main() {
     hand_off::run(&mut s, &dev);
     listing::run(&mut s, &dev);
     poll::run(&mut s, &dev);
+    state_page::run(&mut s, &dev);
     permissions::run(&mut s, &dev);
     kill::run(&mut s, &dev);
     drop(dev);

@@ -13,6 +13,7 @@ mod common;
 mod lib_hand_off;
 mod lib_handles;
 mod lib_names;
+mod lib_state;
 mod lib_wait;
 mod quota;
 
@@ -24,6 +25,7 @@ const TOPICS: &[&[common::Case]] = &[
     lib_wait::CASES,
     lib_hand_off::CASES,
     lib_handles::CASES,
+    lib_state::CASES,
     quota::CASES,
     cli::CASES,
 ];

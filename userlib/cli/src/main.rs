@@ -226,9 +226,9 @@ fn done_text(i: &Info) -> String {
     }
 }
 
-fn info_text(i: &Info) -> String {
+fn info_text(i: &Info, state_page: bool) -> String {
     format!(
-        "name:    {}\nid:      {}\ndone:    {}\nwaiters: {}\nhandles: {}\nowner:   {}:{}\nmode:    {:04o}\nlinked:  {}\n",
+        "name:    {}\nid:      {}\ndone:    {}\nwaiters: {}\nhandles: {}\nowner:   {}:{}\nmode:    {:04o}\nlinked:  {}\nstate page: {}\n",
         i.name,
         i.id,
         done_text(i),
@@ -237,7 +237,12 @@ fn info_text(i: &Info) -> String {
         i.uid,
         i.gid,
         i.mode,
-        if i.linked { "yes" } else { "no" }
+        if i.linked { "yes" } else { "no" },
+        if state_page {
+            "mapped (done and failing try-waits read it, no system call)"
+        } else {
+            "not mapped (the ioctls are used)"
+        }
     )
 }
 
@@ -409,11 +414,15 @@ fn run(cmd: &Cmd) -> Outcome {
         }
         Cmd::Unlink { name } => kcompletion::unlink(name)?,
         Cmd::Info { name, json } => {
-            let info = Completion::open_with(name, Access::Read)?.info()?;
+            let c = Completion::open_with(name, Access::Read)?;
+            let info = c.info()?;
+            let state_page = c.uses_state_page();
             if *json {
-                println!("{}", info_json(&info));
+                let mut v = info_json(&info);
+                v["state_page"] = json!(state_page);
+                println!("{v}");
             } else {
-                print!("{}", info_text(&info));
+                print!("{}", info_text(&info, state_page));
             }
         }
         Cmd::List { json } => {
@@ -664,7 +673,8 @@ mod tests {
         assert_eq!(v["completed_all"], true);
         assert_eq!(v["mode"], 384);
         assert_eq!(v["mode_octal"], "0600");
-        assert!(info_text(&i).contains("done:    all"));
+        assert!(info_text(&i, false).contains("done:    all"));
+        assert!(info_text(&i, true).contains("state page: mapped"));
         let t = list_text(&[i]);
         assert!(t.lines().nth(1).unwrap().contains("job1"));
     }

@@ -58,6 +58,7 @@ pub mod exit;
 mod info;
 mod name;
 mod script;
+pub mod state;
 mod sys;
 
 pub use deadline::{monotonic_now_ns, Deadline};
@@ -73,7 +74,9 @@ use kcompletion_abi::*;
 use name::validate_name_for;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use rustix::io::Errno;
+use state::StateMap;
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::Duration;
 use sys::{ioctl, ioctl_none, Device};
 
@@ -178,6 +181,8 @@ impl Access {
 pub struct Completion {
     fd: OwnedFd,
     name: String,
+    /// The state page, mapped on first use (`state.rs`); `None` if the driver gave none.
+    state: OnceLock<Option<StateMap>>,
 }
 
 impl Completion {
@@ -219,6 +224,7 @@ impl Completion {
         Ok(Completion {
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
             name: name.to_owned(),
+            state: OnceLock::new(),
         })
     }
 
@@ -264,6 +270,7 @@ impl Completion {
         Ok(Completion {
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
             name: name.to_owned(),
+            state: OnceLock::new(),
         })
     }
 
@@ -297,6 +304,7 @@ impl Completion {
         Ok(Completion {
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
             name: String::new(),
+            state: OnceLock::new(),
         })
     }
 
@@ -309,6 +317,7 @@ impl Completion {
         let mut c = Completion {
             fd,
             name: String::new(),
+            state: OnceLock::new(),
         };
         if let Ok(info) = c.info() {
             c.name = info.name;
@@ -478,6 +487,11 @@ impl Completion {
     /// # Ok::<(), kcompletion::Error>(())
     /// ```
     pub fn try_wait(&self) -> Result<bool> {
+        // Nothing pending on the state page: fail without a system call (a completion made
+        // after this read is after this try, which then fails as the ioctl would have).
+        if self.state_done() == Some(0) {
+            return Ok(false);
+        }
         match ioctl_none::<raw::TryWait>(self.fd.as_fd()) {
             Ok(_) => Ok(true),
             Err(Errno::AGAIN) => Ok(false),
@@ -494,8 +508,32 @@ impl Completion {
     /// # Ok::<(), kcompletion::Error>(())
     /// ```
     pub fn is_done(&self) -> Result<bool> {
+        if let Some(done) = self.state_done() {
+            return Ok(done != 0);
+        }
         let r = ioctl_none::<raw::Done>(self.fd.as_fd()).map_err(|e| self.err("is_done", e))?;
         Ok(r != 0)
+    }
+
+    /// `done` read from the object's state page (mapped on the first call), or `None` where
+    /// the handle has none (see [`Completion::uses_state_page`]).
+    #[inline]
+    fn state_done(&self) -> Option<u32> {
+        self.state
+            .get_or_init(|| StateMap::map(self.fd.as_fd()))
+            .as_ref()?
+            .done()
+    }
+
+    /// Whether [`is_done`](Completion::is_done) and a failing
+    /// [`try_wait`](Completion::try_wait) read the object's state page (mapped read-only on
+    /// first use) rather than making an ioctl: false with a driver without state pages, a
+    /// handle without read access, or one the caller could not have opened itself (passed
+    /// from a more privileged process).
+    pub fn uses_state_page(&self) -> bool {
+        self.state
+            .get_or_init(|| StateMap::map(self.fd.as_fd()))
+            .is_some()
     }
 
     /// Sets `done` to zero. Needs write access.
@@ -534,6 +572,7 @@ impl Completion {
         Ok(Completion {
             fd,
             name: self.name.clone(),
+            state: OnceLock::new(),
         })
     }
 }

@@ -8,11 +8,12 @@ use crate::ret::{push_errno_fail, push_fail, push_info, push_true, Buf, Raise};
 use crate::{push_bytes, stop, State};
 use kcompletion::abi::raw::{self, NoArgRequest};
 use kcompletion::abi::{KcCompleteAndWait, KcInfo, KcWait, KC_INFO_LINKED};
+use kcompletion::state::{RawStateMap, StateMap};
 use kcompletion::{Completion, Deadline, Error};
 use mlua_sys as ffi;
 use std::ffi::c_int;
 use std::fmt::Write as _;
-use std::os::fd::IntoRawFd;
+use std::os::fd::{BorrowedFd, IntoRawFd};
 
 /// The payload of a handle's full userdata. Plain data: Lua frees it without running Rust
 /// code; `__gc` closes the fd.
@@ -27,6 +28,11 @@ pub struct Handle {
     pub(crate) tag: *const u8,
     /// The name the handle was created or opened with (at most 63 bytes).
     name: [u8; 64],
+    /// The object's state page (`kcompletion::state`), mapped by the first `done` or
+    /// `trywait`; unmapped with the fd.
+    state: RawStateMap,
+    /// Whether mapping it was tried (it stays unmapped where the driver gives none).
+    state_tried: bool,
 }
 
 const _: () = assert!(std::mem::offset_of!(Handle, fd) == 0);
@@ -68,10 +74,35 @@ pub(crate) unsafe extern "C-unwind" fn m_reinit(l: State) -> c_int {
 }
 
 /// `c:trywait()`: true (consumed one), false (none), or nil, message, errno.
+/// `done` from the handle's state page, mapping it on the first call; `None` without one.
+///
+/// # Safety
+///
+/// `h` is a live handle with an open fd.
+unsafe fn state_done(h: *mut Handle) -> Option<u32> {
+    // SAFETY: Per the contract; the mapping belongs to the handle until `close_handle`.
+    unsafe {
+        if !(*h).state_tried {
+            (*h).state_tried = true;
+            let fd = BorrowedFd::borrow_raw((*h).fd);
+            if let Some(map) = StateMap::map(fd) {
+                (*h).state = map.into_raw();
+            }
+        }
+        (*h).state.done()
+    }
+}
+
 pub(crate) unsafe extern "C-unwind" fn m_trywait(l: State) -> c_int {
     // SAFETY: called by Lua; nothing owned.
     unsafe {
-        let fd = check_open(l, check_handle(l, b"trywait"));
+        let h = check_handle(l, b"trywait");
+        let fd = check_open(l, h);
+        // Nothing pending on the state page: false without a system call.
+        if state_done(h) == Some(0) {
+            ffi::lua_pushboolean(l, 0);
+            return 1;
+        }
         match raw::ioctl_none::<raw::TryWait>(fd) {
             Ok(_) => push_true(l),
             Err(libc::EAGAIN) => {
@@ -87,7 +118,12 @@ pub(crate) unsafe extern "C-unwind" fn m_trywait(l: State) -> c_int {
 pub(crate) unsafe extern "C-unwind" fn m_done(l: State) -> c_int {
     // SAFETY: called by Lua; nothing owned.
     unsafe {
-        let fd = check_open(l, check_handle(l, b"done"));
+        let h = check_handle(l, b"done");
+        let fd = check_open(l, h);
+        if let Some(done) = state_done(h) {
+            ffi::lua_pushboolean(l, (done != 0) as c_int);
+            return 1;
+        }
         match raw::ioctl_none::<raw::Done>(fd) {
             Ok(r) => {
                 ffi::lua_pushboolean(l, (r != 0) as c_int);
@@ -249,6 +285,11 @@ unsafe fn close_handle(h: *mut Handle) {
             libc::close((*h).fd);
             (*h).fd = -1;
         }
+        let state = std::mem::replace(&mut (*h).state, RawStateMap::NONE);
+        if state.is_mapped() {
+            // Unmapped here (the handle is plain data; nothing else runs its destructor).
+            drop(StateMap::from_raw(state));
+        }
     }
 }
 
@@ -303,6 +344,8 @@ pub(crate) unsafe fn new_handle(l: State) -> *mut Handle {
             name_len: 0,
             tag: &HANDLE_TAG,
             name: [0; 64],
+            state: RawStateMap::NONE,
+            state_tried: false,
         });
         ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
         ffi::lua_setmetatable(l, -2);

@@ -406,9 +406,45 @@ pub fn rows(res: &Results) -> Vec<Row> {
             verdict: not_measured(res, "P4"),
         }),
     }
+    p5_rows(res, &mut rows);
     p6_rows(res, &mut rows);
     p9_rows(res, &mut rows);
     rows
+}
+
+/// P5 and P5b (issue 12): a `done` check and a failing `try_wait` through the state page
+/// against the ioctl, same repetition. Target: at least 20x faster (≤ 0.05x the ioctl) for
+/// Rust; the Lua rows are reported beside the same ioctl.
+fn p5_rows(res: &Results, rows: &mut Vec<Row>) {
+    for (scenario, case, what) in [
+        ("P5", "done", "a done check"),
+        ("P5b", "failing-trywait", "a failing try_wait"),
+    ] {
+        let ioctl = res.get(scenario, case, "ioctl", 0);
+        rows.push(ratio_row(
+            res,
+            scenario,
+            format!("{what} through the state page (Rust) vs the ioctl"),
+            res.get(scenario, case, "rust-page", 0),
+            ioctl,
+            "ioctl",
+            0.05,
+            "ns",
+        ));
+        for (mech, label) in [
+            ("lua5.4", "Lua 5.4 (state page)"),
+            ("luajit", "LuaJIT (FFI ioctl)"),
+        ] {
+            rows.push(info_row(
+                res,
+                scenario,
+                format!("{what} in {label} vs the ioctl from Rust"),
+                res.get(scenario, case, mech, 0),
+                ioctl,
+                "ioctl",
+            ));
+        }
+    }
 }
 
 pub(super) fn verdict_text(v: &Verdict) -> String {

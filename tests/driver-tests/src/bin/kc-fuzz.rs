@@ -41,7 +41,7 @@ const NAMES: [&str; 8] = [
     "fz.a", "fz.b", "fz.c", "fz.d", "fz.e", "fz.f", "fz.g", "fz.h",
 ];
 
-const KNOWN: [u32; 16] = [
+const KNOWN: [u32; 17] = [
     KC_IOC_VERSION,
     KC_IOC_CREATE,
     KC_IOC_OPEN,
@@ -55,6 +55,7 @@ const KNOWN: [u32; 16] = [
     KC_IOC_REINIT,
     KC_IOC_INFO,
     KC_IOC_COMPLETE_AND_WAIT,
+    KC_IOC_MAP_INFO,
     KC_IOC_RUN,
     KC_IOC_STOP,
     KC_IOC_SCRIPTS,
@@ -246,7 +247,7 @@ impl Worker {
         if self.rng.chance(5) {
             kn.reserved = self.rng.next_u64() as u32;
         }
-        match self.rng.below(14) {
+        match self.rng.below(15) {
             0 | 1 => {
                 let mut c = KcCreate {
                     name: kn,
@@ -399,8 +400,81 @@ impl Worker {
                     let _ = self.check("stop", ioctl(&self.dev, KC_IOC_STOP, &mut n));
                 }
             }
+            14 => self.map_state(),
             _ => self.random_ioctl(),
         }
+    }
+
+    /// `mmap` of a state page with random protections, flags, lengths and offsets on a
+    /// random fd; a mapping that works is read, maybe `mprotect`ed or `mremap`ed (both must
+    /// fail to make it writable, executable or larger) and unmapped.
+    fn map_state(&mut self) {
+        let fd = self.pick_fd();
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let prot = if self.rng.chance(70) {
+            libc::PROT_READ
+        } else {
+            (self.rng.below(8) as i32) & (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC)
+        };
+        let flags = if self.rng.chance(50) {
+            libc::MAP_SHARED
+        } else {
+            libc::MAP_PRIVATE
+        };
+        let len = if self.rng.chance(80) {
+            page
+        } else {
+            page * self.rng.below(4) as usize + self.rng.below(2) as usize
+        };
+        let off = if self.rng.chance(85) {
+            0
+        } else {
+            (page * self.rng.below(3) as usize) as i64
+        };
+        // SAFETY: A new mapping; nothing existing is touched.
+        let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, fd, off) };
+        if p == libc::MAP_FAILED {
+            let e = errno();
+            if !matches!(
+                e,
+                libc::EINVAL | libc::EACCES | libc::EBADF | libc::ENODEV | libc::ENOSPC
+            ) {
+                self.finding(format!(
+                    "mmap fd {fd} len {len} prot {prot} off {off}: {}",
+                    errname(e)
+                ));
+            }
+            return;
+        }
+        if prot & (libc::PROT_WRITE | libc::PROT_EXEC) != 0 && self.is_object_fd(fd) {
+            self.finding(format!("mmap fd {fd} with prot {prot} worked"));
+        }
+        if prot & libc::PROT_READ != 0 && self.is_object_fd(fd) {
+            // SAFETY: Inside a readable mapping of at least one page.
+            let _ = unsafe { std::ptr::read_volatile(p.cast::<u32>()) };
+        }
+        if self.is_object_fd(fd) {
+            // SAFETY: `p` is our mapping of `len` bytes.
+            let w = unsafe { libc::mprotect(p, len, libc::PROT_READ | libc::PROT_WRITE) };
+            // SAFETY: As above; a growth (moving if needed).
+            let g = unsafe { libc::mremap(p, len, 2 * len, libc::MREMAP_MAYMOVE) };
+            if w == 0 || g != libc::MAP_FAILED {
+                self.finding(format!("state page of fd {fd}: mprotect {w}, mremap {g:?}"));
+                if g != libc::MAP_FAILED {
+                    // SAFETY: The grown mapping replaced `p`.
+                    unsafe { libc::munmap(g, 2 * len) };
+                    return;
+                }
+            }
+        }
+        // SAFETY: `p` is our mapping of `len` bytes.
+        unsafe { libc::munmap(p, len) };
+    }
+
+    /// Whether `fd` is one of the object fds this fuzzer holds.
+    fn is_object_fd(&self, fd: i32) -> bool {
+        self.fds.iter().any(|f| f.as_raw_fd() == fd)
     }
 
     fn run(&mut self, calls: u64, done: &AtomicU64) {

@@ -29,6 +29,7 @@ pub mod listing;
 pub mod permissions;
 pub mod poll;
 pub mod quotas;
+pub mod state_page;
 pub mod unload;
 pub mod wait;
 

@@ -1,6 +1,7 @@
 //! Module unload: refused while an fd is open; frees the named objects nobody has open.
 
 use super::{module_path, ok, reload, sh, Suite};
+use kcompletion_abi::*;
 use kcompletion_driver_tests::sys::*;
 
 pub fn run(s: &mut Suite) {
@@ -20,6 +21,42 @@ pub fn run(s: &mut Suite) {
             drop(fd);
             sh("rmmod", &["kcompletion"])?;
             check!(!std::path::Path::new(DEV).exists(), "{DEV} still exists");
+            sh("insmod", &[&module_path()])
+        },
+    );
+
+    s.case(
+        "rmmod is refused while a state page is mapped (the vma holds the file), and works after munmap",
+        || {
+            let dev = open_dev();
+            let fd = ok("create", create(&dev, "t.rmmod.map"))?;
+            let mut m = KcMapInfo::default();
+            ok("MAP_INFO", ioctl(&fd, KC_IOC_MAP_INFO, &mut m))?;
+            // SAFETY: sysconf has no preconditions; a new read-only mapping.
+            let len = unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize };
+            // SAFETY: As above.
+            let p = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ,
+                    libc::MAP_SHARED,
+                    std::os::fd::AsRawFd::as_raw_fd(&fd),
+                    0,
+                )
+            };
+            check!(p != libc::MAP_FAILED, "mmap: {}", errname(errno()));
+            ok("unlink", unlink(&dev, "t.rmmod.map"))?;
+            drop(dev);
+            drop(fd);
+            let refused = sh("rmmod", &["kcompletion"]).is_err();
+            // SAFETY: The slot's flags, inside the mapping.
+            let flags = unsafe { *(p.cast::<u8>().add(m.offset as usize + 12) as *const u32) };
+            // SAFETY: `p` is our mapping of `len` bytes.
+            unsafe { libc::munmap(p, len) };
+            check!(refused, "rmmod succeeded with a mapping");
+            check!(flags == KC_STATE_GONE, "the object is not shown gone: flags {flags}");
+            sh("rmmod", &["kcompletion"])?;
             sh("insmod", &[&module_path()])
         },
     );

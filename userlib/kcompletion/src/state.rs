@@ -1,0 +1,154 @@
+//! The object's state page (ABI.md, "State pages"): its [`KcState`] slot mapped read-only, so
+//! that [`Completion::is_done`](crate::Completion::is_done) and a failing
+//! [`Completion::try_wait`](crate::Completion::try_wait) cost no system call.
+//!
+//! Mapped on first use; where that fails (a driver without state pages, a write-only handle,
+//! a handle passed from a process allowed more than this one) the handle keeps using the
+//! ioctls. A slot that no longer shows this object (it was freed: impossible while this
+//! handle lives, but checked) also sends the caller back to the ioctl.
+
+use kcompletion_abi::raw;
+use kcompletion_abi::{KcMapInfo, KcState};
+use rustix::fd::BorrowedFd;
+use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::sys::ioctl;
+
+/// A mapped state page and this object's slot in it (unmapped on drop).
+pub struct StateMap {
+    page: *mut c_void,
+    len: usize,
+    slot: *const [AtomicU32; 4],
+    id: u32,
+}
+
+/// A [`StateMap`] as plain data, for a holder that cannot run destructors (a Lua userdata):
+/// [`StateMap::into_raw`], [`RawStateMap::done`], and [`StateMap::from_raw`] to unmap.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct RawStateMap {
+    page: *mut c_void,
+    len: usize,
+    slot: *const [AtomicU32; 4],
+    id: u32,
+}
+
+impl RawStateMap {
+    /// No mapping.
+    pub const NONE: RawStateMap = RawStateMap {
+        page: std::ptr::null_mut(),
+        len: 0,
+        slot: std::ptr::null(),
+        id: 0,
+    };
+
+    /// Whether this is a mapping.
+    pub fn is_mapped(&self) -> bool {
+        !self.page.is_null()
+    }
+
+    /// As [`StateMap::done`]; `None` for [`RawStateMap::NONE`].
+    ///
+    /// # Safety
+    ///
+    /// `self` came from [`StateMap::into_raw`] and was not given to [`StateMap::from_raw`].
+    pub unsafe fn done(&self) -> Option<u32> {
+        if self.slot.is_null() {
+            return None;
+        }
+        // SAFETY: Per the contract the slot is inside a live mapping.
+        read_done(unsafe { &*self.slot }, self.id)
+    }
+}
+
+// SAFETY: The mapping is read-only shared memory that the kernel updates; reading it through
+// atomics is safe from any thread, and `Drop` unmaps it once.
+unsafe impl Send for StateMap {}
+// SAFETY: See `Send`: every access is an atomic load.
+unsafe impl Sync for StateMap {}
+
+impl StateMap {
+    /// Maps the state page of the object `fd` refers to, or `None` if the driver does not
+    /// give it (see the module's comment).
+    pub fn map(fd: BorrowedFd<'_>) -> Option<StateMap> {
+        let mut info = KcMapInfo::default();
+        ioctl::<raw::MapInfo>(fd, &mut info).ok()?;
+        let len = rustix::param::page_size();
+        let slot_size = std::mem::size_of::<KcState>();
+        if info.slot_size as usize != slot_size || info.offset as usize + slot_size > len {
+            return None;
+        }
+        // SAFETY: A new shared read-only mapping of the driver's page; no existing memory is
+        // touched.
+        let page = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ,
+                MapFlags::SHARED,
+                fd,
+                0,
+            )
+        }
+        .ok()?;
+        // SAFETY: `offset + 16 <= len`, inside the mapping; `KcState` is four `u32`s, 16-byte
+        // aligned at a multiple of 16 in a page.
+        let slot = unsafe { page.cast::<u8>().add(info.offset as usize) }.cast::<[AtomicU32; 4]>();
+        Some(StateMap {
+            page,
+            len,
+            slot,
+            id: info.id,
+        })
+    }
+
+    /// `done` as the slot shows it now, or `None` if the slot is no longer this object's.
+    pub fn done(&self) -> Option<u32> {
+        // SAFETY: The slot is inside the mapping, which lives as long as `self`.
+        read_done(unsafe { &*self.slot }, self.id)
+    }
+
+    /// The mapping as plain data; it stays mapped until given back to [`StateMap::from_raw`].
+    pub fn into_raw(self) -> RawStateMap {
+        let me = std::mem::ManuallyDrop::new(self);
+        RawStateMap {
+            page: me.page,
+            len: me.len,
+            slot: me.slot,
+            id: me.id,
+        }
+    }
+
+    /// Takes back a mapping from [`StateMap::into_raw`] (to unmap it by dropping).
+    ///
+    /// # Safety
+    ///
+    /// `raw` came from [`StateMap::into_raw`], is mapped ([`RawStateMap::is_mapped`]), and
+    /// is given back once.
+    pub unsafe fn from_raw(raw: RawStateMap) -> StateMap {
+        StateMap {
+            page: raw.page,
+            len: raw.len,
+            slot: raw.slot,
+            id: raw.id,
+        }
+    }
+}
+
+/// `done` of a slot that belongs to the reader's object: one acquire load. A lone `done`
+/// needs no seqcount retry (ABI.md), and the slot cannot change owner while a handle holds
+/// the object alive, so `id` is checked only to be safe (it never fails for a live handle).
+fn read_done(slot: &[AtomicU32; 4], want_id: u32) -> Option<u32> {
+    let [_seq, done, id, _flags] = slot;
+    let d = done.load(Ordering::Acquire);
+    (id.load(Ordering::Relaxed) == want_id).then_some(d)
+}
+
+impl Drop for StateMap {
+    fn drop(&mut self) {
+        // SAFETY: `page`/`len` are the mapping made in `map`, unmapped only here.
+        let _ = unsafe { munmap(self.page, self.len) };
+    }
+}
