@@ -486,6 +486,7 @@ impl Completion {
     /// }
     /// # Ok::<(), kcompletion::Error>(())
     /// ```
+    #[inline]
     pub fn try_wait(&self) -> Result<bool> {
         // Nothing pending on the state page: fail without a system call (a completion made
         // after this read is after this try, which then fails as the ioctl would have).
@@ -507,6 +508,7 @@ impl Completion {
     /// let done = kcompletion::Completion::open("job1")?.is_done()?;
     /// # Ok::<(), kcompletion::Error>(())
     /// ```
+    #[inline]
     pub fn is_done(&self) -> Result<bool> {
         if let Some(done) = self.state_done() {
             return Ok(done != 0);
@@ -521,8 +523,8 @@ impl Completion {
     fn state_done(&self) -> Option<u32> {
         self.state
             .get_or_init(|| StateMap::map(self.fd.as_fd()))
-            .as_ref()?
-            .done()
+            .as_ref()
+            .map(StateMap::done)
     }
 
     /// Whether [`is_done`](Completion::is_done) and a failing

@@ -4,8 +4,8 @@
 //!
 //! Mapped on first use; where that fails (a driver without state pages, a write-only handle,
 //! a handle passed from a process allowed more than this one) the handle keeps using the
-//! ioctls. A slot that no longer shows this object (it was freed: impossible while this
-//! handle lives, but checked) also sends the caller back to the ioctl.
+//! ioctls. The slot stays this object's while the handle lives (the handle keeps the object,
+//! and its slot, alive), so reads need not check its `id`.
 
 use kcompletion_abi::raw;
 use kcompletion_abi::{KcMapInfo, KcState};
@@ -50,6 +50,7 @@ impl RawStateMap {
     }
 
     /// As [`StateMap::done`]; `None` for [`RawStateMap::NONE`].
+    #[inline]
     ///
     /// # Safety
     ///
@@ -59,7 +60,7 @@ impl RawStateMap {
             return None;
         }
         // SAFETY: Per the contract the slot is inside a live mapping.
-        read_done(unsafe { &*self.slot }, self.id)
+        Some(read_done(unsafe { &*self.slot }))
     }
 }
 
@@ -104,10 +105,11 @@ impl StateMap {
         })
     }
 
-    /// `done` as the slot shows it now, or `None` if the slot is no longer this object's.
-    pub fn done(&self) -> Option<u32> {
+    /// `done` as the slot shows it now.
+    #[inline]
+    pub fn done(&self) -> u32 {
         // SAFETY: The slot is inside the mapping, which lives as long as `self`.
-        read_done(unsafe { &*self.slot }, self.id)
+        read_done(unsafe { &*self.slot })
     }
 
     /// The mapping as plain data; it stays mapped until given back to [`StateMap::from_raw`].
@@ -137,13 +139,12 @@ impl StateMap {
     }
 }
 
-/// `done` of a slot that belongs to the reader's object: one acquire load. A lone `done`
-/// needs no seqcount retry (ABI.md), and the slot cannot change owner while a handle holds
-/// the object alive, so `id` is checked only to be safe (it never fails for a live handle).
-fn read_done(slot: &[AtomicU32; 4], want_id: u32) -> Option<u32> {
-    let [_seq, done, id, _flags] = slot;
-    let d = done.load(Ordering::Acquire);
-    (id.load(Ordering::Relaxed) == want_id).then_some(d)
+/// `done` of the reader's own slot: one acquire load. A lone `done` needs no seqcount retry
+/// (ABI.md), and a slot cannot change owner while a handle holds its object alive (the slot
+/// is freed with the object), so `id` needs no check here.
+#[inline]
+fn read_done(slot: &[AtomicU32; 4]) -> u32 {
+    slot[1].load(Ordering::Acquire)
 }
 
 impl Drop for StateMap {
