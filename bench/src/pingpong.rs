@@ -26,6 +26,29 @@ impl Chan for Kc {
     }
 }
 
+/// The library's handle (`kcompletion::Completion`): its `wait` may spin on the state page
+/// first (`kcompletion::state::set_wait_spin`).
+struct KcLib(kcompletion::Completion);
+impl Chan for KcLib {
+    #[inline]
+    fn signal(&self) {
+        self.0.complete().expect("complete");
+    }
+    #[inline]
+    fn wait(&self) {
+        self.0.wait(None).expect("wait");
+    }
+}
+
+/// A library handle on a new object `name` (unlinked at once, as `kc_fresh` does).
+fn kc_lib(dev: RawFd, name: &str) -> KcLib {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: `kc_fresh` returns a new object fd that nothing else owns.
+    KcLib(kcompletion::Completion::from_fd(unsafe {
+        OwnedFd::from_raw_fd(kc_fresh(dev, name))
+    }))
+}
+
 struct Efd(RawFd);
 impl Chan for Efd {
     #[inline]
@@ -228,6 +251,9 @@ pub fn placements(scenario: &str) -> Vec<(&'static str, (usize, usize))> {
 
 /// P1 runs every case in every [`placements`] entry (`threads`, `processes`, and their
 /// `-xcpu` twins).
+/// The spin P1's `kcompletion-spin` rows use: 20 µs, about two cross-vCPU round trips.
+const SPIN_NS: u64 = 20_000;
+
 pub fn p1(cfg: &Config) {
     let dev = open_dev().expect("open /dev/kcompletion");
     let rounds = cfg.pick(20_000, 2_000);
@@ -250,6 +276,14 @@ pub fn p1(cfg: &Config) {
                     );
                     fds.into_iter().for_each(close);
                 }
+                // Issue 12: the library's wait, without and with a spin on the state page.
+                for (mech, spin) in [("kcompletion-lib", 0), ("kcompletion-spin", SPIN_NS)] {
+                    kcompletion::state::set_wait_spin(std::time::Duration::from_nanos(spin));
+                    let (ping, pong) = (kc_lib(dev, "kcb.p1l.ping"), kc_lib(dev, "kcb.p1l.pong"));
+                    let v = round_trips(&ping, &pong, mode, warm, rounds, Some(cpus));
+                    emit("P1", &format!("{}{suffix}", mode.name()), mech, 0, rep, v, "ns");
+                }
+                kcompletion::state::set_wait_spin(std::time::Duration::ZERO);
             }
         }
         progress(&format!("P1 rep {} of {}", rep + 1, cfg.reps));

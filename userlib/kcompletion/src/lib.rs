@@ -183,6 +183,8 @@ pub struct Completion {
     name: String,
     /// The state page, mapped on first use (`state.rs`); `None` if the driver gave none.
     state: OnceLock<Option<StateMap>>,
+    /// The adaptive spin of `wait` on the state page (off unless [`state::set_wait_spin`]).
+    spin: state::Spin,
 }
 
 impl Completion {
@@ -225,6 +227,7 @@ impl Completion {
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
             name: name.to_owned(),
             state: OnceLock::new(),
+            spin: state::Spin::new(),
         })
     }
 
@@ -271,6 +274,7 @@ impl Completion {
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
             name: name.to_owned(),
             state: OnceLock::new(),
+            spin: state::Spin::new(),
         })
     }
 
@@ -305,6 +309,7 @@ impl Completion {
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
             name: String::new(),
             state: OnceLock::new(),
+            spin: state::Spin::new(),
         })
     }
 
@@ -318,6 +323,7 @@ impl Completion {
             fd,
             name: String::new(),
             state: OnceLock::new(),
+            spin: state::Spin::new(),
         };
         if let Ok(info) = c.info() {
             c.name = info.name;
@@ -402,6 +408,15 @@ impl Completion {
     /// # Ok::<(), kcompletion::Error>(())
     /// ```
     pub fn wait_until(&self, deadline: impl Into<Deadline>) -> Result<()> {
+        // Spin a little on the state page first if asked to (`state::set_wait_spin`): a peer
+        // on another CPU that answers within the spin costs no sleep and no wake-up.
+        if !state::wait_spin().is_zero() {
+            if let Some(map) = self.state.get_or_init(|| StateMap::map(self.fd.as_fd())) {
+                if self.spin.spin(map) && self.try_wait()? {
+                    return Ok(());
+                }
+            }
+        }
         let mut arg = deadline.into().to_raw();
         ioctl::<raw::Wait>(self.fd.as_fd(), &mut arg).map_err(|e| self.err("wait", e))?;
         Ok(())
@@ -575,6 +590,7 @@ impl Completion {
             fd,
             name: self.name.clone(),
             state: OnceLock::new(),
+            spin: state::Spin::new(),
         })
     }
 }

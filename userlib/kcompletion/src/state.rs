@@ -12,7 +12,8 @@ use kcompletion_abi::{KcMapInfo, KcState};
 use rustix::fd::BorrowedFd;
 use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::sys::ioctl;
 
@@ -153,3 +154,80 @@ impl Drop for StateMap {
         let _ = unsafe { munmap(self.page, self.len) };
     }
 }
+
+/// How long [`Completion::wait`](crate::Completion::wait) may spin on the state page before it
+/// sleeps in `WAIT` (nanoseconds; `u64::MAX`: not read from the environment yet).
+static SPIN_MAX_NS: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// The longest spin of a wait: [`set_wait_spin`], else `KCOMPLETION_SPIN_NS` from the
+/// environment, else 0 (off: see the README's P1 rows for why that is the default), and 0 on a
+/// machine with one CPU (the peer cannot run while this one spins).
+pub fn wait_spin() -> Duration {
+    let mut ns = SPIN_MAX_NS.load(Ordering::Relaxed);
+    if ns == u64::MAX {
+        ns = std::env::var("KCOMPLETION_SPIN_NS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+            ns = 0;
+        }
+        SPIN_MAX_NS.store(ns, Ordering::Relaxed);
+    }
+    Duration::from_nanos(ns)
+}
+
+/// Sets the longest spin of every wait in this process (0: never spin).
+pub fn set_wait_spin(max: Duration) {
+    SPIN_MAX_NS.store(max.as_nanos().min(u64::MAX as u128 - 1) as u64, Ordering::Relaxed);
+}
+
+/// A handle's adaptive spin: its budget halves after a spin that found nothing (a peer on the
+/// same CPU, or a slow one) and doubles, up to [`wait_spin`], after one that did.
+pub(crate) struct Spin {
+    budget_ns: AtomicU64,
+}
+
+impl Spin {
+    pub(crate) const fn new() -> Spin {
+        Spin {
+            budget_ns: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    /// Spins on `map` until it shows a completion (true) or the budget is spent (false).
+    pub(crate) fn spin(&self, map: &StateMap) -> bool {
+        let max = wait_spin().as_nanos() as u64;
+        if max == 0 {
+            return false;
+        }
+        let budget = self.budget_ns.load(Ordering::Relaxed).min(max);
+        if budget < SPIN_MIN_NS {
+            // Decayed: the budget creeps back up by one a wait, and every 64th of them
+            // spins the minimum, so a peer that became fast is found again.
+            let n = self.budget_ns.fetch_add(1, Ordering::Relaxed);
+            if !n.is_multiple_of(64) {
+                return false;
+            }
+        }
+        let budget = budget.max(SPIN_MIN_NS);
+        let start = crate::monotonic_now_ns();
+        loop {
+            for _ in 0..32 {
+                if map.done() != 0 {
+                    self.budget_ns
+                        .store((budget * 2).min(max), Ordering::Relaxed);
+                    return true;
+                }
+                std::hint::spin_loop();
+            }
+            if crate::monotonic_now_ns() - start >= budget {
+                self.budget_ns.store(budget / 2, Ordering::Relaxed);
+                return false;
+            }
+        }
+    }
+}
+
+/// The shortest spin worth starting (below, the budget has decayed).
+const SPIN_MIN_NS: u64 = 500;

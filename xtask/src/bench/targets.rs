@@ -407,9 +407,42 @@ pub fn rows(res: &Results) -> Vec<Row> {
         }),
     }
     p5_rows(res, &mut rows);
+    p1_spin_rows(res, &mut rows);
     p6_rows(res, &mut rows);
     p9_rows(res, &mut rows);
     rows
+}
+
+/// P1 through the library's wait, with a 20 µs spin on the state page before `WAIT` against
+/// without (issue 12: whether spinning helps), beside eventfd and futex; reported.
+fn p1_spin_rows(res: &Results, rows: &mut Vec<Row>) {
+    for (case, label) in [
+        ("threads", "two threads, same vCPU"),
+        ("processes", "two processes, same vCPU"),
+        ("threads-xcpu", "two threads across vCPUs"),
+        ("processes-xcpu", "two processes across vCPUs"),
+    ] {
+        let spin = res.get("P1", case, "kcompletion-spin", 0);
+        let mut row = info_row(
+            res,
+            "P1",
+            format!("round trip, {label}: library wait spinning 20 µs first vs not"),
+            spin,
+            res.get("P1", case, "kcompletion-lib", 0),
+            "no spin",
+        );
+        let others = with_ratios(
+            spin,
+            &[
+                ("eventfd", res.get("P1", case, "eventfd", 0)),
+                ("futex", res.get("P1", case, "futex", 0)),
+            ],
+        );
+        if !others.is_empty() {
+            row.baseline = format!("{}; {}", row.baseline, others.join(", "));
+        }
+        rows.push(row);
+    }
 }
 
 /// P5 and P5b (issue 12): a `done` check and a failing `try_wait` through the state page
