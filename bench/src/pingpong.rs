@@ -281,7 +281,15 @@ pub fn p1(cfg: &Config) {
                     kcompletion::state::set_wait_spin(std::time::Duration::from_nanos(spin));
                     let (ping, pong) = (kc_lib(dev, "kcb.p1l.ping"), kc_lib(dev, "kcb.p1l.pong"));
                     let v = round_trips(&ping, &pong, mode, warm, rounds, Some(cpus));
-                    emit("P1", &format!("{}{suffix}", mode.name()), mech, 0, rep, v, "ns");
+                    emit(
+                        "P1",
+                        &format!("{}{suffix}", mode.name()),
+                        mech,
+                        0,
+                        rep,
+                        v,
+                        "ns",
+                    );
                 }
                 kcompletion::state::set_wait_spin(std::time::Duration::ZERO);
             }

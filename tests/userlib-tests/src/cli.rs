@@ -135,7 +135,10 @@ fn cli_info() -> R {
         v["mode_octal"] == "0600" && v["id"].is_u64() && v["uid"] == 0,
         "{v}"
     );
-    ensure!(v["state_page"] == true, "info --json: state page not used: {v}");
+    ensure!(
+        v["state_page"] == true,
+        "info --json: state page not used: {v}"
+    );
     let (so, _) = kc_expect(&["info", &n], 0)?;
     ensure!(so.contains("state page: mapped"), "{so}");
     ensure!(

@@ -179,7 +179,10 @@ pub fn wait_spin() -> Duration {
 
 /// Sets the longest spin of every wait in this process (0: never spin).
 pub fn set_wait_spin(max: Duration) {
-    SPIN_MAX_NS.store(max.as_nanos().min(u64::MAX as u128 - 1) as u64, Ordering::Relaxed);
+    SPIN_MAX_NS.store(
+        max.as_nanos().min(u64::MAX as u128 - 1) as u64,
+        Ordering::Relaxed,
+    );
 }
 
 /// A handle's adaptive spin: its budget halves after a spin that found nothing (a peer on the
