@@ -450,11 +450,13 @@ impl Worker {
         if prot & (libc::PROT_WRITE | libc::PROT_EXEC) != 0 && self.is_object_fd(fd) {
             self.finding(format!("mmap fd {fd} with prot {prot} worked"));
         }
-        if prot & libc::PROT_READ != 0 && self.is_object_fd(fd) {
-            // SAFETY: Inside a readable mapping of at least one page.
-            let _ = unsafe { std::ptr::read_volatile(p.cast::<u32>()) };
-        }
-        if self.is_object_fd(fd) {
+        // A mapping placed over the bad addresses (free while the flapper has its page
+        // unmapped) may be replaced or unmapped by the flapper at any time: leave it alone
+        // (unmapping it then unmaps at most the flapper's page, which nothing reads). The
+        // mapping is never read: it may be gone.
+        let (lo, hi) = (self.bad.hole, self.bad.flapping + 4096);
+        let overlaps = (p as usize) < hi && (p as usize) + len > lo;
+        if self.is_object_fd(fd) && !overlaps {
             // SAFETY: `p` is our mapping of `len` bytes.
             let w = unsafe { libc::mprotect(p, len, libc::PROT_READ | libc::PROT_WRITE) };
             // SAFETY: As above; a growth (moving if needed).
