@@ -459,13 +459,16 @@ impl Worker {
         if self.is_object_fd(fd) && !overlaps {
             // SAFETY: `p` is our mapping of `len` bytes.
             let w = unsafe { libc::mprotect(p, len, libc::PROT_READ | libc::PROT_WRITE) };
-            // SAFETY: As above; a growth (moving if needed).
-            let g = unsafe { libc::mremap(p, len, 2 * len, libc::MREMAP_MAYMOVE) };
+            // A growth by one page (a sub-page length is a whole page, so `2 * len` may not
+            // grow it at all).
+            let grown = len.next_multiple_of(page) + page;
+            // SAFETY: As above; moving if needed.
+            let g = unsafe { libc::mremap(p, len, grown, libc::MREMAP_MAYMOVE) };
             if w == 0 || g != libc::MAP_FAILED {
                 self.finding(format!("state page of fd {fd}: mprotect {w}, mremap {g:?}"));
                 if g != libc::MAP_FAILED {
                     // SAFETY: The grown mapping replaced `p`.
-                    unsafe { libc::munmap(g, 2 * len) };
+                    unsafe { libc::munmap(g, grown) };
                     return;
                 }
             }
