@@ -436,10 +436,14 @@ impl Worker {
         let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, fd, off) };
         if p == libc::MAP_FAILED {
             let e = errno();
-            if !matches!(
-                e,
-                libc::EINVAL | libc::EACCES | libc::EBADF | libc::ENODEV | libc::ENOSPC
-            ) {
+            // EPERM: 7.x refuses PROT_EXEC itself (its anonymous-inode mount is noexec).
+            let exec_refused = e == libc::EPERM && prot & libc::PROT_EXEC != 0;
+            if !exec_refused
+                && !matches!(
+                    e,
+                    libc::EINVAL | libc::EACCES | libc::EBADF | libc::ENODEV | libc::ENOSPC
+                )
+            {
                 self.finding(format!(
                     "mmap fd {fd} len {len} prot {prot} off {off}: {}",
                     errname(e)
