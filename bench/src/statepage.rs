@@ -7,7 +7,7 @@
 
 use crate::pingpong::time_process;
 use crate::sys::*;
-use crate::{emit, fail, skip, Config};
+use crate::{emit, fail, Config};
 use kcompletion::Completion;
 use std::hint::black_box;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -73,7 +73,7 @@ pub fn p5(cfg: &Config) {
             ] {
                 match per_call(interp, script, op, n) {
                     Ok(v) => emit(scenario, case, interp, 0, rep, v, "ns"),
-                    Err(e) => skip(scenario, &format!("{interp}: {e}")),
+                    Err(e) => fail(scenario, &format!("{interp}: {e}")),
                 }
             }
         }
