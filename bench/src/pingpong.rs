@@ -110,6 +110,10 @@ impl Mode {
 
 pub const MECHS: &[&str] = &["kcompletion", "eventfd", "futex", "pipe"];
 
+/// P1's rows through the library's `Completion` (issue 12), beside [`MECHS`]: its `wait`
+/// without and with a spin on the state page first, as (mechanism, spin in ns).
+const LIB_MECHS: [(&str, u64); 2] = [("kcompletion-lib", 0), ("kcompletion-spin", SPIN_NS)];
+
 /// The two channels of a mechanism, and what to close afterwards.
 pub fn make(dev: RawFd, mech: &str, mode: Mode) -> (Box<dyn Chan>, Box<dyn Chan>, Vec<RawFd>) {
     match mech {
@@ -137,6 +141,11 @@ pub fn make(dev: RawFd, mech: &str, mode: Mode) -> (Box<dyn Chan>, Box<dyn Chan>
                 }),
                 vec![],
             )
+        }
+        "kcompletion-lib" | "kcompletion-spin" => {
+            let (a, b) = (kc_lib(dev, "kcb.p1l.ping"), kc_lib(dev, "kcb.p1l.pong"));
+            // The handles close their fds.
+            (Box::new(a), Box::new(b), vec![])
         }
         "pipe" => {
             let (r1, w1) = pipe();
@@ -251,8 +260,8 @@ pub fn placements(scenario: &str) -> Vec<(&'static str, (usize, usize))> {
 
 /// P1 runs every case in every [`placements`] entry (`threads`, `processes`, and their
 /// `-xcpu` twins).
-/// The spin P1's `kcompletion-spin` rows use: 20 µs, about two cross-vCPU round trips.
-const SPIN_NS: u64 = 20_000;
+/// The spin P1's `kcompletion-spin` rows use: the library's default (20 µs).
+const SPIN_NS: u64 = kcompletion::state::DEFAULT_WAIT_SPIN.as_nanos() as u64;
 
 pub fn p1(cfg: &Config) {
     let dev = open_dev().expect("open /dev/kcompletion");
@@ -262,7 +271,9 @@ pub fn p1(cfg: &Config) {
     for rep in 0..cfg.reps {
         for &(suffix, cpus) in &placements {
             for mode in [Mode::Threads, Mode::Processes] {
-                for &mech in MECHS {
+                let lib = LIB_MECHS.iter().copied();
+                for (mech, spin) in MECHS.iter().map(|&m| (m, 0)).chain(lib) {
+                    kcompletion::state::set_wait_spin(std::time::Duration::from_nanos(spin));
                     let (ping, pong, fds) = make(dev, mech, mode);
                     let v = round_trips(&*ping, &*pong, mode, warm, rounds, Some(cpus));
                     emit(
@@ -275,21 +286,6 @@ pub fn p1(cfg: &Config) {
                         "ns",
                     );
                     fds.into_iter().for_each(close);
-                }
-                // Issue 12: the library's wait, without and with a spin on the state page.
-                for (mech, spin) in [("kcompletion-lib", 0), ("kcompletion-spin", SPIN_NS)] {
-                    kcompletion::state::set_wait_spin(std::time::Duration::from_nanos(spin));
-                    let (ping, pong) = (kc_lib(dev, "kcb.p1l.ping"), kc_lib(dev, "kcb.p1l.pong"));
-                    let v = round_trips(&ping, &pong, mode, warm, rounds, Some(cpus));
-                    emit(
-                        "P1",
-                        &format!("{}{suffix}", mode.name()),
-                        mech,
-                        0,
-                        rep,
-                        v,
-                        "ns",
-                    );
                 }
                 kcompletion::state::set_wait_spin(std::time::Duration::ZERO);
             }
@@ -516,16 +512,7 @@ pub fn micro(cfg: &Config) {
     let null = std::ffi::CString::new("/dev/null").unwrap();
     // SAFETY: Plain open(2).
     let devnull = unsafe { libc::open(null.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    let time = |f: &dyn Fn()| {
-        for _ in 0..n / 10 {
-            f();
-        }
-        let t0 = now_ns();
-        for _ in 0..n {
-            f();
-        }
-        (now_ns() - t0) as f64 / n as f64
-    };
+    let time = |f: &dyn Fn()| time_per_call(n as u64, f);
     for rep in 0..cfg.reps.min(3) {
         let cases: Vec<MicroCase<'_>> = vec![
             // SAFETY: getppid cannot fail.

@@ -2,8 +2,8 @@
 //! `done` check (`Completion::is_done` through the page, `c:done()` in Lua 5.4 and LuaJIT)
 //! against the `DONE` ioctl; P5b: a failing `try_wait` against `TRY_WAIT`'s `EAGAIN`. Rust
 //! through the library (`kcompletion::Completion`, which maps the page on first use), beside
-//! the raw ioctl in the same repetition. (LuaJIT's FFI `done` and `trywait` make the ioctl:
-//! its row says what that costs, not what the page does.)
+//! the raw ioctl in the same repetition; Lua through the module's C methods (5.4) and its FFI
+//! methods (LuaJIT), both reading the page.
 
 use crate::pingpong::time_process;
 use crate::sys::*;
@@ -13,17 +13,6 @@ use std::hint::black_box;
 use std::os::fd::{FromRawFd, OwnedFd};
 
 const P5_LUA: &str = include_str!("../lua/p5.lua");
-
-fn time_per_call(n: u64, mut f: impl FnMut()) -> f64 {
-    for _ in 0..n / 10 {
-        f();
-    }
-    let t0 = now_ns();
-    for _ in 0..n {
-        f();
-    }
-    (now_ns() - t0) as f64 / n as f64
-}
 
 /// Per call of `script N op` under `interp` (the 2N−N process difference, as P6).
 fn per_call(interp: &str, script: &str, op: &str, n: u64) -> Result<f64, String> {

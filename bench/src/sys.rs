@@ -406,3 +406,15 @@ pub fn kthread_pid(comm: &str) -> Option<libc::pid_t> {
         (name.trim_end() == comm && cmdline.is_empty()).then_some(pid)
     })
 }
+
+/// Mean nanoseconds per call of `f` over `n` calls, after `n / 10` warm-up calls.
+pub fn time_per_call(n: u64, mut f: impl FnMut()) -> f64 {
+    for _ in 0..n / 10 {
+        f();
+    }
+    let t0 = now_ns();
+    for _ in 0..n {
+        f();
+    }
+    (now_ns() - t0) as f64 / n as f64
+}

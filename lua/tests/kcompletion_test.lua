@@ -269,6 +269,28 @@ case("done and trywait (through the state page) follow another handle's changes"
   o:close()
 end)
 
+case("a busy loop on done() sees another process's complete (no read hoisted out of it)", function()
+  -- Under LuaJIT the loop is compiled: a page read the compiler could hoist would never see
+  -- the change, and the loop would run out its bound.
+  local c, nm = new("statepage-poll")
+  eq(c:done(), false, "fresh (maps the page)")
+  eq(run("(sleep 0.2; kcompletion complete " .. nm .. ") >/dev/null 2>&1 &"), 0, "completer started")
+  local seen = false
+  for _ = 1, 400000000 do
+    if c:done() then seen = true; break end
+  end
+  eq(seen, true, "done() became true within the loop")
+  eq(c:trywait(), true, "and the count is there")
+  eq(run("(sleep 0.2; kcompletion complete " .. nm .. ") >/dev/null 2>&1 &"), 0, "completer again")
+  seen = false
+  for _ = 1, 400000000 do
+    if c:trywait() then seen = true; break end
+  end
+  eq(seen, true, "a failing trywait() loop consumed the count when it came")
+  eq(c:done(), false, "consumed")
+  c:close()
+end)
+
 case("kc.sleep and kc.stop_requested (before kc.catch_stop)", function()
   eq(kc.stop_requested(), false, "no stop requested")
   eq(kc.sleep(0), true, "sleep(0)")

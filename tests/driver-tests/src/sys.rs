@@ -218,3 +218,75 @@ pub fn readable(fd: &OwnedFd, timeout_ms: i32) -> bool {
     let r = unsafe { libc::poll(&mut p, 1, timeout_ms) };
     r == 1 && p.revents & libc::POLLIN != 0
 }
+
+/// The system's page size.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
+}
+
+/// `KC_IOC_MAP_INFO` on an object fd (its reserved field set, so the driver must overwrite it).
+pub fn map_info(fd: &impl AsRawFd) -> Res<KcMapInfo> {
+    let mut m = KcMapInfo {
+        reserved: 0xdead,
+        ..KcMapInfo::default()
+    };
+    ioctl(fd, KC_IOC_MAP_INFO, &mut m).map(|_| m)
+}
+
+/// `mmap(NULL, len, prot, flags, fd, off)`: the address, or the errno.
+pub fn mmap(fd: &impl AsRawFd, len: usize, prot: i32, flags: i32, off: i64) -> Res<*mut u8> {
+    // SAFETY: A new mapping; nothing existing is touched.
+    let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, fd.as_raw_fd(), off) };
+    if p == libc::MAP_FAILED {
+        Err(errno())
+    } else {
+        Ok(p.cast())
+    }
+}
+
+/// `munmap` of a mapping made by [`mmap`].
+pub fn munmap(p: *mut u8, len: usize) {
+    // SAFETY: `p` came from `mmap` with this length (per the caller); unmapping it touches
+    // nothing else.
+    unsafe { libc::munmap(p.cast(), len) };
+}
+
+/// A read-only shared mapping of an object's state page, with its slot's offset
+/// (`MAP_INFO`, then `mmap`); unmapped on drop.
+pub struct StatePage {
+    pub page: *mut u8,
+    pub len: usize,
+    pub info: KcMapInfo,
+}
+
+impl StatePage {
+    /// Maps `fd`'s page: the errno of whichever step failed.
+    pub fn map(fd: &impl AsRawFd) -> Res<StatePage> {
+        let info = map_info(fd)?;
+        let len = page_size();
+        let page = mmap(fd, len, libc::PROT_READ, libc::MAP_SHARED, 0)?;
+        Ok(StatePage { page, len, info })
+    }
+
+    /// Word `i` of the slot (0 seq, 1 done, 2 id, 3 flags), an acquire load as the ABI says.
+    pub fn word(&self, i: usize) -> u32 {
+        self.word_at(self.info.offset as usize / 4 + i)
+    }
+
+    /// Word `i` of the page (any slot's), an acquire load.
+    pub fn word_at(&self, i: usize) -> u32 {
+        assert!(i < self.len / 4);
+        // SAFETY: Inside our mapping, aligned; the kernel writes it, so atomically.
+        unsafe {
+            (*self.page.add(4 * i).cast::<std::sync::atomic::AtomicU32>())
+                .load(std::sync::atomic::Ordering::Acquire)
+        }
+    }
+}
+
+impl Drop for StatePage {
+    fn drop(&mut self) {
+        munmap(self.page, self.len);
+    }
+}

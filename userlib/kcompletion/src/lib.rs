@@ -183,7 +183,7 @@ pub struct Completion {
     name: String,
     /// The state page, mapped on first use (`state.rs`); `None` if the driver gave none.
     state: OnceLock<Option<StateMap>>,
-    /// The adaptive spin of `wait` on the state page (off unless [`state::set_wait_spin`]).
+    /// The adaptive spin of `wait` on the state page ([`state::wait_spin`]).
     spin: state::Spin,
 }
 
@@ -408,7 +408,7 @@ impl Completion {
     /// # Ok::<(), kcompletion::Error>(())
     /// ```
     pub fn wait_until(&self, deadline: impl Into<Deadline>) -> Result<()> {
-        // Spin a little on the state page first if asked to (`state::set_wait_spin`): a peer
+        // Spin a little on the state page first (`state::wait_spin`, adaptive): a peer
         // on another CPU that answers within the spin costs no sleep and no wake-up.
         if !state::wait_spin().is_zero() {
             if let Some(map) = self.state.get_or_init(|| StateMap::map(self.fd.as_fd())) {

@@ -159,16 +159,22 @@ impl Drop for StateMap {
 /// sleeps in `WAIT` (nanoseconds; `u64::MAX`: not read from the environment yet).
 static SPIN_MAX_NS: AtomicU64 = AtomicU64::new(u64::MAX);
 
+/// The default longest spin of a wait on a machine with two CPUs or more: 20 µs, about two
+/// round trips between vCPUs in the bench guest. Measured there (P1, 2 vCPUs): a round trip
+/// across vCPUs takes 0.28x as long as without the spin; one on a single vCPU 1.05x (the
+/// spins that find nothing decay to a probe every 128 waits).
+pub const DEFAULT_WAIT_SPIN: Duration = Duration::from_micros(20);
+
 /// The longest spin of a wait: [`set_wait_spin`], else `KCOMPLETION_SPIN_NS` from the
-/// environment, else 0 (off: see the README's P1 rows for why that is the default), and 0 on a
-/// machine with one CPU (the peer cannot run while this one spins).
+/// environment, else [`DEFAULT_WAIT_SPIN`]; and 0 when this process may run on one CPU only
+/// (its affinity when first asked: the peer cannot run while this one spins).
 pub fn wait_spin() -> Duration {
     let mut ns = SPIN_MAX_NS.load(Ordering::Relaxed);
     if ns == u64::MAX {
         ns = std::env::var("KCOMPLETION_SPIN_NS")
             .ok()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+            .unwrap_or(DEFAULT_WAIT_SPIN.as_nanos() as u64);
         if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
             ns = 0;
         }
@@ -186,15 +192,19 @@ pub fn set_wait_spin(max: Duration) {
 }
 
 /// A handle's adaptive spin: its budget halves after a spin that found nothing (a peer on the
-/// same CPU, or a slow one) and doubles, up to [`wait_spin`], after one that did.
+/// same CPU, or a slow one) or found it only after overrunning its budget (descheduled while
+/// the peer ran), and doubles, up to [`wait_spin`], after one that found it in time.
 pub(crate) struct Spin {
     budget_ns: AtomicU64,
+    /// Waits that did not spin since the budget decayed below [`SPIN_MIN_NS`].
+    skipped: AtomicU64,
 }
 
 impl Spin {
     pub(crate) const fn new() -> Spin {
         Spin {
             budget_ns: AtomicU64::new(u64::MAX),
+            skipped: AtomicU64::new(0),
         }
     }
 
@@ -204,12 +214,21 @@ impl Spin {
         if max == 0 {
             return false;
         }
+        // Already there: no spin was needed, and it says nothing of whether spinning pays
+        // (counted as a success, it kept the budget high for waits that find nothing: on one
+        // CPU a peer that answers before this side waits makes every other wait such a hit).
+        if map.done() != 0 {
+            return true;
+        }
         let budget = self.budget_ns.load(Ordering::Relaxed).min(max);
         if budget < SPIN_MIN_NS {
-            // Decayed: the budget creeps back up by one a wait, and every 64th of them
-            // spins the minimum, so a peer that became fast is found again.
-            let n = self.budget_ns.fetch_add(1, Ordering::Relaxed);
-            if !n.is_multiple_of(64) {
+            // Decayed: every 128th wait spins the minimum, so a peer that became fast (or
+            // moved to another CPU) is found again.
+            if !self
+                .skipped
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(128)
+            {
                 return false;
             }
         }
@@ -218,8 +237,17 @@ impl Spin {
         loop {
             for _ in 0..32 {
                 if map.done() != 0 {
-                    self.budget_ns
-                        .store((budget * 2).min(max), Ordering::Relaxed);
+                    // Found within the budget: spinning paid, spin longer next time. Found
+                    // only after it (this thread was descheduled mid-spin, e.g. by the peer
+                    // it waits for, on the same CPU): the spin did not find it; the peer ran
+                    // while we were off the CPU, so spin less.
+                    let took = crate::monotonic_now_ns() - start;
+                    let next = if took <= budget {
+                        budget * 2
+                    } else {
+                        budget / 2
+                    };
+                    self.budget_ns.store(next.min(max), Ordering::Relaxed);
                     return true;
                 }
                 std::hint::spin_loop();

@@ -1,7 +1,8 @@
 //! The LuaJIT FFI fast path (built with the `luajit` feature only): `complete`,
 //! `complete_all`, `reinit`, `trywait`, `done` and `wait` replaced by Lua functions that call
-//! `ioctl` through the FFI, which the JIT compiles to direct calls ([`LUAJIT_FFI`]); the
-//! constants they use are passed in from Rust.
+//! `ioctl` through the FFI, which the JIT compiles to direct calls ([`LUAJIT_FFI`]); `done` and
+//! a failing `trywait` read the state page through `object::page_done` instead. The constants
+//! they use are passed in from Rust.
 
 use crate::ret::{push_errno_fail, set_int};
 use crate::{set_fn, State};
@@ -44,6 +45,7 @@ local C, cast, errno, getmetatable = ffi.C, ffi.cast, ffi.errno, getmetatable
 -- Raises (and the C methods stay) if a declaration is missing.
 local _ = C.ioctl, C.clock_gettime
 local HP = ffi.typeof("struct kc_handle *")
+local page_done = ffi.cast("int64_t (*)(struct kc_handle *)", k.page_done)
 local wait_arg = ffi.new("struct kc_wait")
 local ts = ffi.new("struct kc_timespec")
 local slow = {}
@@ -73,8 +75,14 @@ methods.reinit = simple("reinit", REINIT)
 local slow_trywait = slow.trywait
 methods.trywait = function(self)
   if getmetatable(self) ~= mt then return slow_trywait(self) end
-  local fd = cast(HP, self).fd
+  local h = cast(HP, self)
+  local fd = h.fd
   if fd < 0 then return slow_trywait(self) end
+  local d = page_done(h)
+  -- Nothing pending on the state page: false without a system call.
+  if d == 0 then return false end
+  -- No page yet: the C method maps it (or makes the ioctl).
+  if d < 0 then return slow_trywait(self) end
   if C.ioctl(fd, TRY_WAIT, nil) < 0 then
     local e = errno()
     if e == EAGAIN then return false end
@@ -86,11 +94,10 @@ end
 local slow_done = slow.done
 methods.done = function(self)
   if getmetatable(self) ~= mt then return slow_done(self) end
-  local fd = cast(HP, self).fd
-  if fd < 0 then return slow_done(self) end
-  local r = C.ioctl(fd, DONE, nil)
-  if r < 0 then return fail(errno()) end
-  return r ~= 0
+  local d = page_done(cast(HP, self))
+  if d >= 0 then return d ~= 0 end
+  -- Closed, or no page yet (the C method maps it, or makes the ioctl without one).
+  return slow_done(self)
 end
 
 local slow_wait = slow.wait
@@ -147,6 +154,8 @@ pub(crate) unsafe fn install(l: State, methods: c_int, mt: c_int) {
                 set_int(l, name, v);
             }
             set_fn(l, k, mt, c"fail", kc_fail);
+            ffi::lua_pushlightuserdata(l, crate::object::page_done as *mut std::ffi::c_void);
+            ffi::lua_setfield(l, k, c"page_done".as_ptr());
             if ffi::lua_pcall(l, 3, 0, 0) != ffi::LUA_OK {
                 ffi::lua_pop(l, 1);
             }

@@ -93,6 +93,19 @@ unsafe fn state_done(h: *mut Handle) -> Option<u32> {
     }
 }
 
+/// The handle's `done` as the state page shows it, or -1 without a mapping (not made yet: the
+/// C `done` or `trywait` makes it; or none to make). For the LuaJIT FFI methods, which call it
+/// through a function pointer: an FFI load of the page would be a plain load that LuaJIT's
+/// compiler may hoist out of a polling loop (it ignores `volatile`); a call it cannot.
+///
+/// # Safety
+///
+/// `h` is a live handle (its fd open or closed).
+pub(crate) unsafe extern "C" fn page_done(h: *const Handle) -> i64 {
+    // SAFETY: Per the contract; a closed handle holds `RawStateMap::NONE`.
+    unsafe { (*h).state.done().map_or(-1, i64::from) }
+}
+
 pub(crate) unsafe extern "C-unwind" fn m_trywait(l: State) -> c_int {
     // SAFETY: called by Lua; nothing owned.
     unsafe {

@@ -172,31 +172,13 @@ fn keep(fds: &mut Vec<OwnedFd>, r: Res<OwnedFd>) -> i32 {
 /// `MAP_INFO`, then a read-only `mmap` of the state page, a read of the slot and `munmap`:
 /// 0, or the errno of the step that failed (slot and page allocation, the vma, its file).
 fn map_state(fd: &OwnedFd) -> i32 {
-    let mut m = KcMapInfo::default();
-    if let Err(e) = ioctl(fd, KC_IOC_MAP_INFO, &mut m) {
-        return e;
+    match StatePage::map(fd) {
+        Ok(page) => {
+            std::hint::black_box(page.word(1));
+            0
+        }
+        Err(e) => e,
     }
-    // SAFETY: sysconf has no preconditions; a new read-only mapping.
-    let len = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-    // SAFETY: As above.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ,
-            libc::MAP_SHARED,
-            std::os::fd::AsRawFd::as_raw_fd(fd),
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        return errno();
-    }
-    // SAFETY: The slot is inside the page just mapped.
-    let _ = unsafe { std::ptr::read_volatile(p.cast::<u8>().add(m.offset as usize + 4)) };
-    // SAFETY: `p` is our mapping of `len` bytes.
-    unsafe { libc::munmap(p, len) };
-    0
 }
 
 fn main() {

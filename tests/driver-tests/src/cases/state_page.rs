@@ -7,75 +7,36 @@ use super::{as_user, expect_err, ok, Suite};
 use kcompletion_abi::*;
 use kcompletion_driver_tests::sys::*;
 use kcompletion_driver_tests::{cpus, os};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-fn page_size() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
-}
-
-fn map_info(fd: &OwnedFd) -> Res<KcMapInfo> {
-    let mut m = KcMapInfo {
-        reserved: 0xdead,
-        ..KcMapInfo::default()
-    };
-    ioctl(fd, KC_IOC_MAP_INFO, &mut m).map(|_| m)
-}
-
-/// `mmap(NULL, len, prot, flags, fd, off)`: the address, or the errno.
-fn mmap(fd: &OwnedFd, len: usize, prot: i32, flags: i32, off: i64) -> Res<*mut u8> {
-    // SAFETY: A new mapping; nothing existing is touched.
-    let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, fd.as_raw_fd(), off) };
-    if p == libc::MAP_FAILED {
-        Err(errno())
-    } else {
-        Ok(p.cast())
-    }
-}
-
-fn munmap(p: *mut u8, len: usize) {
-    // SAFETY: `p` came from `mmap` with this length.
-    unsafe { libc::munmap(p.cast(), len) };
-}
-
-/// A read-only mapping of an object's state page and its slot.
-struct Mapped {
-    page: *mut u8,
-    len: usize,
-    offset: usize,
-}
+/// A read-only mapping of an object's state page, its `MAP_INFO` checked.
+struct Mapped(StatePage);
 
 impl Mapped {
     fn new(fd: &OwnedFd) -> Result<Mapped, String> {
-        let m = ok("MAP_INFO", map_info(fd))?;
-        let len = page_size();
+        let m = ok("mmap", StatePage::map(fd))?;
+        let mi = m.info;
         check!(
-            m.slot_size == 16
-                && m.offset.is_multiple_of(16)
-                && (m.offset as usize) < len
-                && m.reserved == 0,
-            "MAP_INFO {m:?}"
+            mi.slot_size == 16
+                && mi.offset.is_multiple_of(16)
+                && (mi.offset as usize) < m.len
+                && mi.reserved == 0,
+            "MAP_INFO {mi:?}"
         );
         let i = ok("info", info(fd))?;
-        check!(m.id == i.id, "MAP_INFO id {} is not INFO's {}", m.id, i.id);
-        let page = ok("mmap", mmap(fd, len, libc::PROT_READ, libc::MAP_SHARED, 0))?;
-        Ok(Mapped {
-            page,
-            len,
-            offset: m.offset as usize,
-        })
+        check!(
+            mi.id == i.id,
+            "MAP_INFO id {} is not INFO's {}",
+            mi.id,
+            i.id
+        );
+        Ok(Mapped(m))
     }
 
     /// The slot, read as the ABI says (seq even and unchanged around the fields).
     fn state(&self) -> KcState {
-        let at = |i: usize| {
-            // SAFETY: Inside the mapping; aligned u32s.
-            unsafe {
-                (*(self.page.add(self.offset + 4 * i) as *const std::sync::atomic::AtomicU32))
-                    .load(Ordering::Acquire)
-            }
-        };
+        let at = |i| self.0.word(i);
         loop {
             let seq = at(0);
             if seq & 1 != 0 {
@@ -95,19 +56,10 @@ impl Mapped {
 
     /// Every slot's id on the page.
     fn ids(&self) -> Vec<u32> {
-        (0..self.len / 16)
-            .map(|i| {
-                // SAFETY: Inside the mapping.
-                unsafe { *(self.page.add(16 * i + 8) as *const u32) }
-            })
+        (0..self.0.len / 16)
+            .map(|i| self.0.word_at(4 * i + 2))
             .filter(|&id| id != 0)
             .collect()
-    }
-}
-
-impl Drop for Mapped {
-    fn drop(&mut self) {
-        munmap(self.page, self.len);
     }
 }
 
@@ -171,10 +123,10 @@ pub fn run(s: &mut Suite, dev: &OwnedFd) {
             let fd = ok("create", create(dev, "t.sp.same"))?;
             let (a, b) = (Mapped::new(&fd)?, Mapped::new(&fd)?);
             check!(
-                a.offset == b.offset,
+                a.0.info.offset == b.0.info.offset,
                 "offsets {} and {}",
-                a.offset,
-                b.offset
+                a.0.info.offset,
+                b.0.info.offset
             );
             ok("complete", complete(&fd))?;
             check!(

@@ -30,30 +30,13 @@ pub fn run(s: &mut Suite) {
         || {
             let dev = open_dev();
             let fd = ok("create", create(&dev, "t.rmmod.map"))?;
-            let mut m = KcMapInfo::default();
-            ok("MAP_INFO", ioctl(&fd, KC_IOC_MAP_INFO, &mut m))?;
-            // SAFETY: sysconf has no preconditions; a new read-only mapping.
-            let len = unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize };
-            // SAFETY: As above.
-            let p = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    len,
-                    libc::PROT_READ,
-                    libc::MAP_SHARED,
-                    std::os::fd::AsRawFd::as_raw_fd(&fd),
-                    0,
-                )
-            };
-            check!(p != libc::MAP_FAILED, "mmap: {}", errname(errno()));
+            let page = ok("mmap", StatePage::map(&fd))?;
             ok("unlink", unlink(&dev, "t.rmmod.map"))?;
             drop(dev);
             drop(fd);
             let refused = sh("rmmod", &["kcompletion"]).is_err();
-            // SAFETY: The slot's flags, inside the mapping.
-            let flags = unsafe { *(p.cast::<u8>().add(m.offset as usize + 12) as *const u32) };
-            // SAFETY: `p` is our mapping of `len` bytes.
-            unsafe { libc::munmap(p, len) };
+            let flags = page.word(3);
+            drop(page);
             check!(refused, "rmmod succeeded with a mapping");
             check!(flags == KC_STATE_GONE, "the object is not shown gone: flags {flags}");
             sh("rmmod", &["kcompletion"])?;
