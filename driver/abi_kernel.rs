@@ -21,6 +21,10 @@ unsafe impl FromBytes for KcOpen {}
 unsafe impl FromBytes for KcWait {}
 // SAFETY: See above.
 unsafe impl FromBytes for KcCompleteAndWait {}
+// SAFETY: As above.
+unsafe impl FromBytes for KcWaitMany {}
+// SAFETY: As above (no padding: every field is explicit).
+unsafe impl AsBytes for KcWaitMany {}
 // SAFETY: See above.
 unsafe impl FromBytes for KcList {}
 // SAFETY: See above.

@@ -36,6 +36,8 @@ use kernel::types::Opaque;
 pub(crate) const POLL_READABLE: u32 = 0x0001 | 0x0040;
 /// `EPOLLERR`.
 pub(crate) const POLL_ERROR: u32 = 0x0008;
+/// `EPOLLHUP`.
+pub(crate) const POLL_HANGUP: u32 = 0x0010;
 
 /// When a wait gives up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +57,13 @@ pub enum WaitError {
     TimedOut,
     /// A signal is pending, or the caller's `interrupted` check said stop.
     Interrupted,
+    /// The completion was revoked ([`Completion::revoke`]).
+    Removed,
+}
+
+/// `EIDRM` (6.12's `kernel::error::code` has no constant for it): the object was revoked.
+pub(crate) fn eidrm() -> Error {
+    Error::from_errno(-(bindings::EIDRM as i32))
 }
 
 impl From<WaitError> for Error {
@@ -62,14 +71,38 @@ impl From<WaitError> for Error {
         match e {
             WaitError::TimedOut => Error::from_errno(-(bindings::ETIMEDOUT as i32)),
             WaitError::Interrupted => EINTR,
+            WaitError::Removed => eidrm(),
         }
     }
 }
 
 /// Counters guarded by the wait queue's spinlock.
-struct Counters {
-    done: u32,
+pub(crate) struct Counters {
+    pub(crate) done: u32,
+    /// Queued waiters in the low 31 bits; [`REVOKED`] on top (an object is 128 bytes, and a
+    /// field of its own would take it to the next slab size).
     waiters: u32,
+}
+
+/// [`Counters::waiters`]: the completion was revoked.
+const REVOKED: u32 = 1 << 31;
+
+impl Counters {
+    pub(crate) fn revoked(&self) -> bool {
+        self.waiters & REVOKED != 0
+    }
+
+    fn waiter_count(&self) -> u32 {
+        self.waiters & !REVOKED
+    }
+
+    pub(crate) fn add_waiter(&mut self) {
+        self.waiters += 1;
+    }
+
+    pub(crate) fn remove_waiter(&mut self) {
+        self.waiters -= 1;
+    }
 }
 
 /// A completion. Pinned (the wait queue head is self-referential).
@@ -106,7 +139,7 @@ impl<'a> Mirror<'a> {
 
 /// Holds the object's wait queue lock (interrupts off); publishes `done` to the mirror (if
 /// any) and unlocks on drop.
-struct Locked<'a> {
+pub(crate) struct Locked<'a> {
     c: &'a Completion,
     flags: c_ulong,
     mirror: Mirror<'a>,
@@ -115,14 +148,14 @@ struct Locked<'a> {
 }
 
 impl Locked<'_> {
-    fn counters(&mut self) -> &mut Counters {
+    pub(crate) fn counters(&mut self) -> &mut Counters {
         // SAFETY: We hold the wait queue spinlock, which guards `counters`, and `&mut self`
         // makes this the only reference derived from this guard.
         unsafe { &mut *self.c.counters.get() }
     }
 
     /// Wakes every poller and at most one exclusive waiter (`nr_exclusive = 1`).
-    fn wake_one(&mut self) {
+    pub(crate) fn wake_one(&mut self) {
         // SAFETY: `wq` is initialised and we hold its lock, as `__wake_up_locked_key` requires.
         // The key is the poll mask pollers filter on, passed as the pointer-sized value the
         // kernel's `poll_to_key()` makes.
@@ -149,7 +182,7 @@ impl Locked<'_> {
     }
 
     /// Wakes every waiter and poller.
-    fn wake_all(&mut self) {
+    pub(crate) fn wake_all(&mut self) {
         // SAFETY: `wq` is initialised and we hold its lock; `nr = 0` wakes everyone.
         unsafe { bindings::__wake_up_locked(self.c.wq.get(), TASK_NORMAL, 0) };
     }
@@ -159,12 +192,8 @@ impl Drop for Locked<'_> {
     fn drop(&mut self) {
         // Every change of `done` (here, or by `grant` in a wake-up made under this lock) is
         // published before the lock is released.
-        if let Some(raw) = self.mirror.0 {
-            if let Some(slot) = SlotNo::from_raw(raw.load(Ordering::Relaxed)) {
-                let done = self.counters().done;
-                slot.cell().publish_done(done);
-            }
-        }
+        // SAFETY: We hold the lock.
+        unsafe { self.c.publish(self.mirror) };
         // SAFETY: `self.flags` came from the matching `kcompletion_wq_lock` on the same queue.
         unsafe { ffi::kcompletion_wq_unlock(self.c.wq.get(), self.flags) };
     }
@@ -178,6 +207,8 @@ struct Waiter {
     completion: *const Completion,
     /// Set by [`grant`] (under the lock) once it consumed a completion for this waiter.
     granted: AtomicBool,
+    /// Set by [`grant`] (under the lock) when it found the completion revoked.
+    revoked: AtomicBool,
     _pin: PhantomPinned,
 }
 
@@ -203,10 +234,19 @@ unsafe extern "C" fn grant(
     // SAFETY: A waiter's completion outlives its queued entries; we hold the lock that guards
     // `counters`, and no other reference to them is live in this call.
     let c = unsafe { &mut *(*waiter.completion).counters.get() };
-    if waiter.granted.load(Ordering::Relaxed) || !Completion::consume(c) {
+    if waiter.granted.load(Ordering::Relaxed) {
         return 0;
     }
-    c.waiters -= 1;
+    if c.revoked() {
+        waiter.revoked.store(true, Ordering::Release);
+        // SAFETY: As below.
+        unsafe { bindings::autoremove_wake_function(entry, mode, flags, key) };
+        return 0;
+    }
+    if !Completion::consume(c) {
+        return 0;
+    }
+    c.remove_waiter();
     waiter.granted.store(true, Ordering::Release);
     // SAFETY: Our arguments, as the kernel's wake functions take them; it wakes the task and,
     // if that worked, dequeues the entry (else the waiter's `finish_wait` does, under the lock).
@@ -226,7 +266,7 @@ impl Completion {
         })
     }
 
-    fn lock<'a>(&'a self, mirror: Mirror<'a>) -> Locked<'a> {
+    pub(crate) fn lock<'a>(&'a self, mirror: Mirror<'a>) -> Locked<'a> {
         // SAFETY: `wq` was initialised by `new` and is pinned inside the object.
         let flags = unsafe { ffi::kcompletion_wq_lock(self.wq.get()) };
         Locked {
@@ -237,6 +277,59 @@ impl Completion {
         }
     }
 
+    /// Publishes `done` to `mirror`'s slot, if it names one.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock.
+    unsafe fn publish(&self, mirror: Mirror<'_>) {
+        if let Some(raw) = mirror.0 {
+            if let Some(slot) = SlotNo::from_raw(raw.load(Ordering::Relaxed)) {
+                // SAFETY: The lock is held (the contract).
+                let done = unsafe { (*self.counters.get()).done };
+                slot.cell().publish_done(done);
+            }
+        }
+    }
+
+    /// Takes the lock nested under the wait-all lock, for a wait-all that holds several
+    /// completions' locks at once (`wait_many.rs`). Interrupts are off already (the wait-all
+    /// lock's). Released with [`Self::unlock_nested`].
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the wait-all lock (`kcompletion_all_lock_irqsave`) until it calls
+    /// [`Self::unlock_nested`], and does not hold this completion's lock already.
+    pub(crate) unsafe fn lock_nested(&self) {
+        // SAFETY: `wq` is initialised and pinned; the wait-all lock is held (the contract).
+        unsafe { ffi::kcompletion_wq_lock_nested(self.wq.get()) };
+    }
+
+    /// Publishes `done` to `mirror` and releases a lock taken by [`Self::lock_nested`].
+    ///
+    /// # Safety
+    ///
+    /// The caller took the lock with [`Self::lock_nested`] and holds the wait-all lock.
+    pub(crate) unsafe fn unlock_nested(&self, mirror: Mirror<'_>) {
+        // SAFETY: The lock is held (the contract).
+        unsafe {
+            self.publish(mirror);
+            ffi::kcompletion_wq_unlock_nested(self.wq.get());
+        }
+    }
+
+    /// The counters, for a wake function of a waiter on several completions.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds this completion's lock (a wake function runs under it) and makes no
+    /// other reference to the counters while it uses this one.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn counters_locked(&self) -> &mut Counters {
+        // SAFETY: Per the contract.
+        unsafe { &mut *self.counters.get() }
+    }
+
     /// Runs `f` with the lock held and the current `done` (for a state slot's writer).
     pub(crate) fn with_lock<R>(&self, f: impl FnOnce(u32) -> R) -> R {
         let mut locked = self.lock(Mirror::NONE);
@@ -244,11 +337,48 @@ impl Completion {
     }
 
     /// `done += 1` (saturating, as the kernel's `complete()`), waking one waiter and every
-    /// poller.
-    pub fn complete(&self, mirror: Mirror<'_>) {
+    /// poller. `Err(Removed)` if revoked.
+    pub fn complete(&self, mirror: Mirror<'_>) -> core::result::Result<(), WaitError> {
         let mut locked = self.lock(mirror);
+        Self::live(locked.counters())?;
         Self::add_one(locked.counters());
         locked.wake_one();
+        Ok(())
+    }
+
+    /// `Err(Removed)` if the counters say revoked.
+    fn live(c: &Counters) -> core::result::Result<(), WaitError> {
+        if c.revoked() {
+            Err(WaitError::Removed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Revokes the completion: `done = 0`, and every waiter (queued now, or coming) and every
+    /// later operation fails with `Removed`; pollers are woken and see an error. False if it
+    /// was revoked already.
+    pub fn revoke(&self, mirror: Mirror<'_>) -> bool {
+        let mut locked = self.lock(mirror);
+        let c = locked.counters();
+        if c.revoked() {
+            return false;
+        }
+        c.waiters |= REVOKED;
+        c.done = 0;
+        if let Some(raw) = mirror.0 {
+            if let Some(slot) = SlotNo::from_raw(raw.load(Ordering::Relaxed)) {
+                slot.cell().publish_revoked();
+            }
+        }
+        // Every waiter's wake function sees the flag and wakes it to fail.
+        locked.wake_all();
+        true
+    }
+
+    /// Whether the completion was revoked.
+    pub fn is_revoked(&self) -> bool {
+        self.lock(Mirror::NONE).counters().revoked()
     }
 
     /// Completes this completion (once, or with `all` as [`Self::complete_all`]), then waits
@@ -265,17 +395,22 @@ impl Completion {
         deadline: Deadline,
         interrupted: impl Fn() -> bool,
     ) -> core::result::Result<(), WaitError> {
-        self.complete_before_wait(all, mirror);
+        self.complete_before_wait(all, mirror)?;
         then_wait.wait_until(deadline, interrupted, then_mirror)
     }
 
     /// The first half of [`Self::complete_and_wait`], for a caller that waits next. Process
     /// context, no spinlock held (it may give up the CPU).
-    pub(crate) fn complete_before_wait(&self, all: bool, mirror: Mirror<'_>) {
+    pub(crate) fn complete_before_wait(
+        &self,
+        all: bool,
+        mirror: Mirror<'_>,
+    ) -> core::result::Result<(), WaitError> {
         if all {
-            self.complete_all(mirror);
+            self.complete_all(mirror)?;
         } else {
             let mut locked = self.lock(mirror);
+            Self::live(locked.counters())?;
             Self::add_one(locked.counters());
             // The caller is about to wait: a sync wake-up (the peer may be placed on this
             // CPU instead of pulling the caller away).
@@ -289,28 +424,38 @@ impl Completion {
         // round: the switch that two calls get for free on their return to userspace.
         // SAFETY: Process context (this function's contract), no lock held.
         unsafe { ffi::kcompletion_cond_resched() };
+        Ok(())
     }
 
     /// Every current and future wait succeeds until [`Self::reinit`].
-    pub fn complete_all(&self, mirror: Mirror<'_>) {
+    pub fn complete_all(&self, mirror: Mirror<'_>) -> core::result::Result<(), WaitError> {
         let mut locked = self.lock(mirror);
+        Self::live(locked.counters())?;
         locked.counters().done = KC_DONE_ALL;
         locked.wake_all();
+        Ok(())
     }
 
     /// `done = 0`.
-    pub fn reinit(&self, mirror: Mirror<'_>) {
-        self.lock(mirror).counters().done = 0;
+    pub fn reinit(&self, mirror: Mirror<'_>) -> core::result::Result<(), WaitError> {
+        let mut locked = self.lock(mirror);
+        Self::live(locked.counters())?;
+        locked.counters().done = 0;
+        Ok(())
     }
 
     /// Consumes one completion if there is one.
-    pub fn try_wait(&self, mirror: Mirror<'_>) -> bool {
-        Self::consume(self.lock(mirror).counters())
+    pub fn try_wait(&self, mirror: Mirror<'_>) -> core::result::Result<bool, WaitError> {
+        let mut locked = self.lock(mirror);
+        Self::live(locked.counters())?;
+        Ok(Self::consume(locked.counters()))
     }
 
     /// Whether a wait would succeed now (consumes nothing).
-    pub fn done(&self) -> bool {
-        self.lock(Mirror::NONE).counters().done > 0
+    pub fn done(&self) -> core::result::Result<bool, WaitError> {
+        let mut locked = self.lock(Mirror::NONE);
+        Self::live(locked.counters())?;
+        Ok(locked.counters().done > 0)
     }
 
     fn add_one(c: &mut Counters) {
@@ -319,7 +464,9 @@ impl Completion {
         }
     }
 
-    fn consume(c: &mut Counters) -> bool {
+    /// Consumes one completion if there is one (`done` stays [`KC_DONE_ALL`] after
+    /// `complete_all`). Under the lock.
+    pub(crate) fn consume(c: &mut Counters) -> bool {
         if c.done == 0 {
             return false;
         }
@@ -342,15 +489,17 @@ impl Completion {
             entry: Opaque::uninit(),
             completion: self,
             granted: AtomicBool::new(false),
+            revoked: AtomicBool::new(false),
             _pin: PhantomPinned,
         });
         {
             let mut locked = self.lock(mirror);
             let c = locked.counters();
+            Self::live(c)?;
             if Self::consume(c) {
                 return Ok(());
             }
-            c.waiters += 1;
+            c.add_waiter();
             // SAFETY: `entry` is valid for writing and pinned until `finish_wait` below has
             // taken it off the queue; we hold the queue's lock, as the helper requires. Queued
             // with `grant` as its wake function and the task state set, in the same locked
@@ -384,6 +533,9 @@ impl Completion {
             first = false;
             if waiter.granted.load(Ordering::Acquire) {
                 break Ok(());
+            }
+            if waiter.revoked.load(Ordering::Acquire) {
+                break Err(WaitError::Removed);
             }
             if kernel::current!().signal_pending() || interrupted() {
                 break Err(WaitError::Interrupted);
@@ -425,16 +577,21 @@ impl Completion {
             return Ok(());
         }
         let c = locked.counters();
-        c.waiters -= 1;
+        c.remove_waiter();
+        let revoked = c.revoked();
         // Pass on a completion nobody took (a grant always goes to a queued waiter, so this
         // is only a safety net).
-        if c.done > 0 && c.waiters > 0 {
+        if c.done > 0 && c.waiter_count() > 0 {
             locked.wake_one();
+        }
+        if revoked {
+            return Err(WaitError::Removed);
         }
         result
     }
 
-    /// Registers a poller and reports readiness (readable while `done > 0`).
+    /// Registers a poller and reports readiness: readable while `done > 0`, an error and
+    /// hang-up once revoked.
     ///
     /// # Safety
     ///
@@ -443,18 +600,33 @@ impl Completion {
         &self,
         file: *mut bindings::file,
         pt: *mut bindings::poll_table_struct,
-    ) -> bool {
+    ) -> u32 {
         // SAFETY: Per the function's contract; `wq` lives as long as the file holds its
         // reference to this object, which outlives any poll table entry on it.
         unsafe { ffi::kcompletion_poll_wait(file, self.wq.get(), pt) };
-        self.done()
+        self.readiness()
+    }
+
+    /// The poll mask now: [`POLL_READABLE`] while `done > 0`, [`POLL_ERROR`] |
+    /// [`POLL_HANGUP`] once revoked, else 0.
+    pub(crate) fn readiness(&self) -> u32 {
+        match self.done() {
+            Ok(true) => POLL_READABLE,
+            Ok(false) => 0,
+            Err(_) => POLL_ERROR | POLL_HANGUP,
+        }
+    }
+
+    /// The wait queue, for a waiter on several completions (`wait_many.rs`).
+    pub(crate) fn queue(&self) -> *mut bindings::wait_queue_head {
+        self.wq.get()
     }
 
     /// `(done, waiters)`, read together under the lock.
     pub(crate) fn counts(&self) -> (u32, u32) {
         let mut locked = self.lock(Mirror::NONE);
         let c = locked.counters();
-        (c.done, c.waiters)
+        (c.done, c.waiter_count())
     }
 }
 

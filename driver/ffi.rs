@@ -53,6 +53,16 @@ extern "C" {
         entry: *mut bindings::wait_queue_entry,
     );
     pub(crate) fn kcompletion_cond_resched();
+    pub(crate) fn kcompletion_set_current_interruptible();
+    pub(crate) fn kcompletion_set_current_running();
+    pub(crate) fn kcompletion_wait_dequeue_locked(
+        wq: *mut bindings::wait_queue_head,
+        entry: *mut bindings::wait_queue_entry,
+    );
+    pub(crate) fn kcompletion_all_lock_irqsave() -> c_ulong;
+    pub(crate) fn kcompletion_all_unlock_irqrestore(flags: c_ulong);
+    pub(crate) fn kcompletion_wq_lock_nested(wq: *mut bindings::wait_queue_head);
+    pub(crate) fn kcompletion_wq_unlock_nested(wq: *mut bindings::wait_queue_head);
     pub(crate) fn kcompletion_page_address(page: *mut bindings::page) -> *mut c_void;
     pub(crate) fn kcompletion_vma_own_file(vma: *mut bindings::vm_area_struct) -> c_int;
     pub(crate) fn kcompletion_init_waitqueue(wq: *mut bindings::wait_queue_head);

@@ -9,13 +9,14 @@
 
 use crate::abi::*;
 use crate::compat::{ARef, AsBytes, FromBytes, LocalFile, VmaNew};
-use crate::completion::{deadline_from_user, POLL_ERROR, POLL_READABLE};
+use crate::completion::{deadline_from_user, eidrm, POLL_ERROR};
 use crate::ffi;
 use crate::handle::{ForeignSlot, Handle};
 use crate::lua::Scripts;
 use crate::name::Name;
 use crate::object::Object;
 use crate::registry::Registry;
+use crate::wait_many::{Member, Mode};
 use core::ptr;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
@@ -150,11 +151,84 @@ fn dev_ioctl(ctx: &DeviceContext, cmd: c_uint, arg: c_ulong) -> Result<c_long> {
             Ok(0)
         }
         KC_IOC_LIST => list(registry, arg),
+        KC_IOC_WAIT_MANY => wait_many(arg),
         KC_IOC_RUN => crate::lua::ioctl_run(&ctx.scripts, registry, arg),
         KC_IOC_STOP => crate::lua::ioctl_stop(&ctx.scripts, arg),
         KC_IOC_SCRIPTS => crate::lua::ioctl_scripts(&ctx.scripts, arg),
         _ => Err(ENOTTY),
     }
+}
+
+/// `KC_IOC_WAIT_MANY`: checks everything it reads (reserved, flags, count, every fd and its
+/// access, duplicates in a wait-all) before it waits; holds each object's file for the call.
+fn wait_many(arg: c_ulong) -> Result<c_long> {
+    let mut req: KcWaitMany = read_arg(arg)?;
+    if req.reserved != 0
+        || req.flags & !(KC_WAIT_REALTIME | KC_WAIT_ALL) != 0
+        || req.count == 0
+        || req.count > KC_WAIT_MANY_MAX
+    {
+        return Err(EINVAL);
+    }
+    let mode = if req.flags & KC_WAIT_ALL != 0 {
+        Mode::All
+    } else {
+        Mode::Any
+    };
+    let deadline = deadline_from_user(req.deadline_ns, req.flags & KC_WAIT_REALTIME != 0)?;
+    let count = req.count as usize;
+    let mut raw = [0u8; 4 * KC_WAIT_MANY_MAX as usize];
+    crate::compat::user_slice(req.fds as usize, 4 * count)
+        .reader()
+        .read_slice(&mut raw[..4 * count])?;
+    let readable = |fd: i32| -> Result<OtherObjectFd> {
+        let f = OtherObjectFd::get(fd)?;
+        if f.object().1 & FMODE_READ == 0 {
+            return Err(EBADF);
+        }
+        Ok(f)
+    };
+    let mut files = KVec::with_capacity(count, GFP_KERNEL)?;
+    for fd in raw[..4 * count].chunks_exact(4) {
+        let fd = i32::from_ne_bytes([fd[0], fd[1], fd[2], fd[3]]);
+        files.push(readable(fd)?, GFP_KERNEL)?;
+    }
+    let alert = match req.alert_fd {
+        KC_NO_ALERT => None,
+        fd => Some(readable(fd)?),
+    };
+    fn object(f: &OtherObjectFd) -> &Object {
+        f.object().0
+    }
+    if mode == Mode::All {
+        for (i, a) in files.iter().enumerate() {
+            if files[..i].iter().any(|b| ptr::eq(object(a), object(b))) {
+                return Err(EINVAL);
+            }
+        }
+    }
+    let mut members = KVec::with_capacity(count, GFP_KERNEL)?;
+    for f in files.iter() {
+        let obj = object(f);
+        members.push(
+            Member {
+                completion: obj,
+                mirror: obj.mirror(),
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    let alert = alert.as_ref().map(|f| {
+        let obj = object(f);
+        Member {
+            completion: obj,
+            mirror: obj.mirror(),
+        }
+    });
+    let index = crate::wait_many::wait_many(&members, alert, mode, deadline, || false)?;
+    req.index = index as u32;
+    write_arg(arg, &req)?;
+    Ok(0)
 }
 
 fn list(registry: &Registry, arg: c_ulong) -> Result<c_long> {
@@ -217,17 +291,22 @@ fn obj_ioctl(handle: &Handle, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<
     match cmd {
         KC_IOC_COMPLETE => {
             need(writable)?;
-            obj.complete();
+            obj.complete()?;
             Ok(0)
         }
         KC_IOC_COMPLETE_ALL => {
             need(writable)?;
-            obj.complete_all();
+            obj.complete_all()?;
             Ok(0)
         }
         KC_IOC_REINIT => {
             need(writable)?;
-            obj.reinit();
+            obj.reinit()?;
+            Ok(0)
+        }
+        KC_IOC_REVOKE => {
+            need(writable)?;
+            handle.registry().revoke(obj)?;
             Ok(0)
         }
         KC_IOC_WAIT => {
@@ -250,7 +329,7 @@ fn obj_ioctl(handle: &Handle, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<
             let other = OtherObjectFd::get(req.complete_fd)?;
             let (first, first_mode) = other.object();
             need(first_mode & FMODE_WRITE != 0)?;
-            first.complete_before_wait(req.flags & KC_COMPLETE_AND_WAIT_ALL != 0);
+            first.complete_before_wait(req.flags & KC_COMPLETE_AND_WAIT_ALL != 0)?;
             // The other file is not held while this one waits.
             drop(other);
             obj.wait_until(deadline, || false)?;
@@ -258,7 +337,7 @@ fn obj_ioctl(handle: &Handle, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<
         }
         KC_IOC_TRY_WAIT => {
             need(readable)?;
-            if obj.try_wait() {
+            if obj.try_wait()? {
                 Ok(0)
             } else {
                 Err(EAGAIN)
@@ -266,15 +345,22 @@ fn obj_ioctl(handle: &Handle, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<
         }
         KC_IOC_DONE => {
             need(readable)?;
-            Ok(c_long::from(obj.done()))
+            Ok(c_long::from(obj.done()?))
         }
         KC_IOC_INFO => {
             need(readable)?;
-            write_arg(arg, &KcInfo::from(&obj.snapshot()))?;
+            let snapshot = obj.snapshot();
+            if obj.is_revoked() {
+                return Err(eidrm());
+            }
+            write_arg(arg, &KcInfo::from(&snapshot))?;
             Ok(0)
         }
         KC_IOC_MAP_INFO => {
             need(readable)?;
+            if obj.is_revoked() {
+                return Err(eidrm());
+            }
             let slot = handle.registry().state_slot(obj)?;
             let info = KcMapInfo {
                 offset: slot.offset(),
@@ -340,11 +426,7 @@ unsafe extern "C" fn kcompletion_obj_poll(
         return POLL_ERROR;
     }
     // SAFETY: `file` and `pt` are this poll call's arguments.
-    if unsafe { obj.poll(file, pt) } {
-        POLL_READABLE
-    } else {
-        0
-    }
+    unsafe { obj.poll(file, pt) }
 }
 
 /// `mmap` of an object fd: the object's state page, read-only (`state_pages.rs`). Needs read
@@ -375,6 +457,9 @@ fn map_state(handle: &Handle, f_mode: u32, vma: &VmaNew) -> Result {
     let obj: &Object = handle;
     if f_mode & FMODE_READ == 0 {
         return Err(EACCES);
+    }
+    if obj.is_revoked() {
+        return Err(eidrm());
     }
     // SAFETY: The vma is valid during its setup; `vm_pgoff` is plain data.
     let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff };

@@ -192,6 +192,61 @@ void kcompletion_wait_queue_locked(struct wait_queue_head *wq, struct wait_queue
 	set_current_state(TASK_INTERRUPTIBLE);
 }
 
+/*
+ * A waiter on several completions (driver/wait_many.rs). set_current_state() is a macro
+ * (with a memory barrier); list_del_init() and list_empty() are inlines.
+ */
+void kcompletion_set_current_interruptible(void)
+{
+	set_current_state(TASK_INTERRUPTIBLE);
+}
+
+void kcompletion_set_current_running(void)
+{
+	__set_current_state(TASK_RUNNING);
+}
+
+/* Takes `entry` off its queue if a wake function did not already; the queue's lock held. */
+void kcompletion_wait_dequeue_locked(struct wait_queue_head *wq, struct wait_queue_entry *entry)
+{
+	lockdep_assert_held(&wq->lock);
+	if (!list_empty(&entry->entry))
+		list_del_init(&entry->entry);
+}
+
+/*
+ * The wait-all lock: held while one wait-all checks and consumes its objects, whose queue
+ * locks it takes nested under it (spin_lock_nest_lock() is a macro; it tells lockdep the
+ * many same-class locks are serialised by this one). Only wait-alls take it: complete, wait,
+ * try-wait and poll never do.
+ */
+static DEFINE_SPINLOCK(kcompletion_all_lock);
+
+unsigned long kcompletion_all_lock_irqsave(void)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&kcompletion_all_lock, flags);
+	return flags;
+}
+
+void kcompletion_all_unlock_irqrestore(unsigned long flags)
+{
+	spin_unlock_irqrestore(&kcompletion_all_lock, flags);
+}
+
+/* A queue lock taken under the wait-all lock (interrupts are off already). */
+void kcompletion_wq_lock_nested(struct wait_queue_head *wq)
+{
+	lockdep_assert_held(&kcompletion_all_lock);
+	spin_lock_nest_lock(&wq->lock, &kcompletion_all_lock);
+}
+
+void kcompletion_wq_unlock_nested(struct wait_queue_head *wq)
+{
+	spin_unlock(&wq->lock);
+}
+
 /* cond_resched() is a macro whose expansion depends on the preemption model. */
 void kcompletion_cond_resched(void)
 {

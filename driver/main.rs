@@ -33,6 +33,7 @@ mod siphash;
 mod state_pages;
 #[cfg(not(kc_rust_7))]
 mod vma;
+mod wait_many;
 mod xarray;
 
 #[macro_use]

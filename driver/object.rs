@@ -18,6 +18,9 @@ use kernel::prelude::*;
 
 pub use crate::completion::{Deadline, WaitError};
 
+/// `core`'s `Result` (the prelude's is the kernel's, with its error fixed).
+type Result<T, E> = core::result::Result<T, E>;
+
 /// A completion object. Always lives in an [`Arc`](kernel::sync::Arc).
 #[pin_data(PinnedDrop)]
 pub struct Object {
@@ -75,31 +78,38 @@ impl Object {
         })
     }
 
-    fn mirror(&self) -> Mirror<'_> {
+    /// Where the object's state is mirrored (its state slot, once it has one).
+    pub(crate) fn mirror(&self) -> Mirror<'_> {
         Mirror::to(&self.state)
     }
 
     // The state-changing operations of the completion, mirrored to the object's state slot
-    // (they shadow the completion's, which take the mirror as an argument).
+    // (they shadow the completion's, which take the mirror as an argument). Each fails with
+    // `WaitError::Removed` (`EIDRM`) once the object is revoked.
 
     /// See [`Completion::complete`].
-    pub fn complete(&self) {
-        self.completion.complete(self.mirror());
+    pub fn complete(&self) -> Result<(), WaitError> {
+        self.completion.complete(self.mirror())
     }
 
     /// See [`Completion::complete_all`].
-    pub fn complete_all(&self) {
-        self.completion.complete_all(self.mirror());
+    pub fn complete_all(&self) -> Result<(), WaitError> {
+        self.completion.complete_all(self.mirror())
     }
 
     /// See [`Completion::reinit`].
-    pub fn reinit(&self) {
-        self.completion.reinit(self.mirror());
+    pub fn reinit(&self) -> Result<(), WaitError> {
+        self.completion.reinit(self.mirror())
     }
 
     /// See [`Completion::try_wait`].
-    pub fn try_wait(&self) -> bool {
+    pub fn try_wait(&self) -> Result<bool, WaitError> {
         self.completion.try_wait(self.mirror())
+    }
+
+    /// See [`Completion::revoke`] (the registry's `revoke` also unlinks the name).
+    pub(crate) fn revoke(&self) -> bool {
+        self.completion.revoke(self.mirror())
     }
 
     /// See [`Completion::wait_until`].
@@ -107,14 +117,14 @@ impl Object {
         &self,
         deadline: Deadline,
         interrupted: impl Fn() -> bool,
-    ) -> core::result::Result<(), WaitError> {
+    ) -> Result<(), WaitError> {
         self.completion
             .wait_until(deadline, interrupted, self.mirror())
     }
 
     /// See [`Completion::complete_before_wait`].
-    pub(crate) fn complete_before_wait(&self, all: bool) {
-        self.completion.complete_before_wait(all, self.mirror());
+    pub(crate) fn complete_before_wait(&self, all: bool) -> Result<(), WaitError> {
+        self.completion.complete_before_wait(all, self.mirror())
     }
 
     /// See [`Completion::complete_and_wait`].
@@ -124,7 +134,7 @@ impl Object {
         then_wait: &Object,
         deadline: Deadline,
         interrupted: impl Fn() -> bool,
-    ) -> core::result::Result<(), WaitError> {
+    ) -> Result<(), WaitError> {
         self.completion.complete_and_wait(
             all,
             self.mirror(),

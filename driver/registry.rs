@@ -216,6 +216,28 @@ impl Registry {
         Ok(())
     }
 
+    /// Revokes `obj` (`KC_IOC_REVOKE`; the caller checked write access): removes its name if
+    /// the name still names it, then kills it (`Object::revoke`). `EIDRM` if it was revoked
+    /// already. Its memory stays until the last handle goes, as for any unlinked object.
+    pub(crate) fn revoke(&self, obj: &Object) -> Result {
+        let removed = {
+            let mut t = self.tables.lock();
+            match t.names.get(obj.name()) {
+                Some(named) if ptr::eq::<Object>(&**named, obj) => t.names.remove(obj.name()),
+                _ => None,
+            }
+        };
+        if let Some(named) = removed {
+            named.set_linked(false);
+            self.put(named);
+        }
+        if obj.revoke() {
+            Ok(())
+        } else {
+            Err(crate::completion::eidrm())
+        }
+    }
+
     /// Gives back a reference to an object; the last one releases the object (see
     /// [`Registry::release`]) before its memory goes. Never called with the mutex held.
     pub(crate) fn put(&self, obj: Arc<Object>) {

@@ -56,7 +56,7 @@ unsafe extern "C" fn completer(data: *mut c_void) -> c_int {
     let obj = unsafe { Handle::from_foreign(data) };
     // SAFETY: Sleeping is fine in a kernel thread.
     unsafe { bindings::msleep(30) };
-    obj.complete();
+    let _ = obj.complete();
     0
 }
 
@@ -125,9 +125,9 @@ pub(crate) fn run(reg: &Arc<Registry>) -> u32 {
 
     h.case("complete/try_wait count like struct completion", || {
         let c = api::create(reg, b"kst.count", 0o600, true).map_err(|_| "create")?;
-        c.complete();
-        c.complete();
-        let ok = c.done() && c.try_wait() && c.try_wait() && !c.try_wait() && !c.done();
+        c.complete().map_err(|_| "complete")?;
+        c.complete().map_err(|_| "complete")?;
+        let ok = (c.done() == Ok(true)) && (c.try_wait() == Ok(true)) && (c.try_wait() == Ok(true)) && (c.try_wait() == Ok(false)) && (c.done() == Ok(false));
         api::unlink(reg, b"kst.count").map_err(|_| "unlink")?;
         if ok {
             Ok(())
@@ -138,13 +138,13 @@ pub(crate) fn run(reg: &Arc<Registry>) -> u32 {
 
     h.case("complete_all lets every wait through until reinit", || {
         let c = api::create(reg, b"kst.all", 0o600, true).map_err(|_| "create")?;
-        c.complete_all();
+        c.complete_all().map_err(|_| "complete_all")?;
         for _ in 0..10 {
             c.wait_until(Deadline::Never, || false)
                 .map_err(|_| "wait after complete_all")?;
         }
-        c.reinit();
-        let ok = !c.done() && !c.try_wait();
+        c.reinit().map_err(|_| "reinit")?;
+        let ok = (c.done() == Ok(false)) && (c.try_wait() == Ok(false));
         api::unlink(reg, b"kst.all").map_err(|_| "unlink")?;
         if ok {
             Ok(())
@@ -177,7 +177,7 @@ pub(crate) fn run(reg: &Arc<Registry>) -> u32 {
             let c = api::create(reg, b"kst.intr", 0o600, true).map_err(|_| "create")?;
             let r = c.wait_until(Deadline::Never, || true);
             api::unlink(reg, b"kst.intr").map_err(|_| "unlink")?;
-            if r == Err(WaitError::Interrupted) && !c.done() {
+            if r == Err(WaitError::Interrupted) && (c.done() == Ok(false)) {
                 Ok(())
             } else {
                 Err("not interrupted")
@@ -213,12 +213,12 @@ pub(crate) fn run(reg: &Arc<Registry>) -> u32 {
             {
                 return Err("name still there");
             }
-            c.complete();
-            if !c.try_wait() {
+            c.complete().map_err(|_| "complete")?;
+            if c.try_wait() == Ok(false) {
                 return Err("handle stopped working");
             }
             let again = api::create(reg, b"kst.unlink", 0o600, true).map_err(|_| "re-create")?;
-            let fresh = again.id() != c.id() && !again.done();
+            let fresh = again.id() != c.id() && (again.done() == Ok(false));
             api::unlink(reg, b"kst.unlink").map_err(|_| "unlink again")?;
             if fresh {
                 Ok(())
@@ -233,8 +233,8 @@ pub(crate) fn run(reg: &Arc<Registry>) -> u32 {
         || {
             let k = api::create(reg, b"kst.shared", 0o666, true).map_err(|_| "create")?;
             let o = api::open(reg, b"kst.shared").map_err(|_| "open")?;
-            o.complete();
-            let ok = k.try_wait();
+            o.complete().map_err(|_| "complete")?;
+            let ok = k.try_wait() == Ok(true);
             api::unlink(reg, b"kst.shared").map_err(|_| "unlink")?;
             if ok {
                 Ok(())
@@ -251,13 +251,13 @@ pub(crate) fn run(reg: &Arc<Registry>) -> u32 {
             let b = api::create(reg, b"kst.caw.b", 0o600, true).map_err(|_| "create b")?;
             // A past deadline only tries: nothing to take yet, but `a` is completed anyway.
             let tried = a.complete_and_wait(false, &b, Deadline::Monotonic(0), || false);
-            let kept = a.try_wait();
+            let kept = a.try_wait() == Ok(true);
             let task = complete_from_thread(&b).ok_or("kthread_create failed")?;
             let deadline = Deadline::Monotonic(now_ns() + 5_000_000_000);
             let answered = a.complete_and_wait(false, &b, deadline, || false);
             // SAFETY: We hold a reference on `task` from `complete_from_thread`.
             unsafe { bindings::kthread_stop_put(task) };
-            let left = (a.try_wait(), b.done());
+            let left = ((a.try_wait() == Ok(true)), (b.done() == Ok(true)));
             api::unlink(reg, b"kst.caw.a").map_err(|_| "unlink a")?;
             api::unlink(reg, b"kst.caw.b").map_err(|_| "unlink b")?;
             if tried != Err(WaitError::TimedOut) || !kept {

@@ -28,7 +28,7 @@
 //! `struct page`. Pages are reached by number through a fixed table of [`MAX_PAGES`] entries
 //! (32 KiB), which writers read without a lock.
 
-use crate::abi::{KcState, KC_STATE_GONE, KC_STATE_LINKED};
+use crate::abi::{KcState, KC_STATE_GONE, KC_STATE_LINKED, KC_STATE_REVOKED};
 use crate::ffi;
 use core::sync::atomic::{fence, AtomicU32, AtomicUsize, Ordering};
 use kernel::alloc::flags::{__GFP_ZERO, GFP_KERNEL, GFP_KERNEL_ACCOUNT};
@@ -87,6 +87,14 @@ impl StateCell {
     pub(crate) fn publish_linked(&self, linked: bool) {
         let flags = if linked { KC_STATE_LINKED } else { 0 };
         self.write(|c| c.flags.store(flags, Ordering::Relaxed));
+    }
+
+    /// Shows the object revoked: no name, nothing to consume. Under the object's lock.
+    pub(crate) fn publish_revoked(&self) {
+        self.write(|c| {
+            c.done.store(0, Ordering::Relaxed);
+            c.flags.store(KC_STATE_REVOKED, Ordering::Relaxed);
+        });
     }
 
     /// Gives the slot to the object `id`, showing `done` and `linked`. Under the object's

@@ -21,6 +21,7 @@ use kernel::sync::{Arc, ArcBorrow};
 const WAIT_OK: c_int = 0;
 const WAIT_TIMEOUT: c_int = 1;
 const WAIT_INTERRUPT: c_int = 2;
+const WAIT_REMOVED: c_int = 4;
 
 extern "C" {
     /// True once the running script's kernel thread was asked to stop (`kclua_vm.c`).
@@ -57,6 +58,16 @@ unsafe fn foreign(
 ///
 /// `obj` came from one of the constructors below and was not given back yet.
 unsafe fn borrow<'a>(obj: *const c_void) -> &'a Object {
+    // SAFETY: Per the contract.
+    unsafe { borrow_handle(obj) }
+}
+
+/// As [`borrow`], the handle itself (it knows its registry).
+///
+/// # Safety
+///
+/// As for [`borrow`].
+unsafe fn borrow_handle<'a>(obj: *const c_void) -> &'a Handle {
     // SAFETY: Per the contract, `obj` is a live handle owned by a Lua userdata, which
     // outlives this call.
     unsafe { Handle::borrow_foreign(obj) }
@@ -151,45 +162,77 @@ unsafe extern "C" fn kcompletion_lua_put(obj: *const c_void) {
 ///
 /// `obj` is a live reference from a constructor above (so are the functions below).
 #[no_mangle]
-unsafe extern "C" fn kcompletion_lua_complete(obj: *const c_void) {
+unsafe extern "C" fn kcompletion_lua_complete(obj: *const c_void) -> c_int {
     // SAFETY: Per the function's contract.
-    unsafe { borrow(obj) }.complete();
+    errno_of(unsafe { borrow(obj) }.complete())
+}
+
+/// 0, or the negative errno of a failed operation (`-EIDRM`: revoked).
+fn errno_of(r: core::result::Result<(), WaitError>) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => kernel::error::Error::from(e).to_errno(),
+    }
+}
+
+/// 1 or 0 for a boolean outcome, or the negative errno.
+fn bool_or_errno(r: core::result::Result<bool, WaitError>) -> c_int {
+    match r {
+        Ok(b) => c_int::from(b),
+        Err(e) => kernel::error::Error::from(e).to_errno(),
+    }
 }
 
 /// # Safety
 ///
 /// See [`kcompletion_lua_complete`].
 #[no_mangle]
-unsafe extern "C" fn kcompletion_lua_complete_all(obj: *const c_void) {
+unsafe extern "C" fn kcompletion_lua_complete_all(obj: *const c_void) -> c_int {
     // SAFETY: Per the function's contract.
-    unsafe { borrow(obj) }.complete_all();
+    errno_of(unsafe { borrow(obj) }.complete_all())
 }
 
 /// # Safety
 ///
 /// See [`kcompletion_lua_complete`].
 #[no_mangle]
-unsafe extern "C" fn kcompletion_lua_reinit(obj: *const c_void) {
+unsafe extern "C" fn kcompletion_lua_reinit(obj: *const c_void) -> c_int {
     // SAFETY: Per the function's contract.
-    unsafe { borrow(obj) }.reinit();
+    errno_of(unsafe { borrow(obj) }.reinit())
+}
+
+/// Revokes the object (unlinks its name and kills it): 0, or `-EIDRM` if it was revoked
+/// already.
+///
+/// # Safety
+///
+/// See [`kcompletion_lua_complete`].
+#[no_mangle]
+unsafe extern "C" fn kcompletion_lua_revoke(obj: *const c_void) -> c_int {
+    // SAFETY: Per the function's contract.
+    let handle = unsafe { borrow_handle(obj) };
+    match handle.registry().revoke(handle) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// # Safety
 ///
 /// See [`kcompletion_lua_complete`].
 #[no_mangle]
-unsafe extern "C" fn kcompletion_lua_try_wait(obj: *const c_void) -> bool {
+unsafe extern "C" fn kcompletion_lua_try_wait(obj: *const c_void) -> c_int {
     // SAFETY: Per the function's contract.
-    unsafe { borrow(obj) }.try_wait()
+    bool_or_errno(unsafe { borrow(obj) }.try_wait())
 }
 
 /// # Safety
 ///
 /// See [`kcompletion_lua_complete`].
 #[no_mangle]
-unsafe extern "C" fn kcompletion_lua_done(obj: *const c_void) -> bool {
+unsafe extern "C" fn kcompletion_lua_done(obj: *const c_void) -> c_int {
     // SAFETY: Per the function's contract.
-    unsafe { borrow(obj) }.done()
+    bool_or_errno(unsafe { borrow(obj) }.done())
 }
 
 /// The deadline `timeout_ms` milliseconds from now (negative: none).
@@ -208,6 +251,7 @@ fn wait_result(r: core::result::Result<(), WaitError>) -> c_int {
         Ok(()) => WAIT_OK,
         Err(WaitError::TimedOut) => WAIT_TIMEOUT,
         Err(WaitError::Interrupted) => WAIT_INTERRUPT,
+        Err(WaitError::Removed) => WAIT_REMOVED,
     }
 }
 

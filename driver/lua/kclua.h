@@ -66,6 +66,7 @@ enum kclua_wait_result {
 	KCLUA_WAIT_TIMEOUT = 1,
 	KCLUA_WAIT_INTERRUPT = 2,
 	KCLUA_WAIT_UNKNOWN = 3,
+	KCLUA_WAIT_REMOVED = 4,
 };
 const void *kcompletion_lua_create_anonymous(const void *registry, int *err);
 const void *kcompletion_lua_create(const void *registry, const char *name, size_t len, u32 mode,
@@ -73,11 +74,13 @@ const void *kcompletion_lua_create(const void *registry, const char *name, size_
 const void *kcompletion_lua_open(const void *registry, const char *name, size_t len, int *err);
 int kcompletion_lua_unlink(const void *registry, const char *name, size_t len);
 void kcompletion_lua_put(const void *obj);
-void kcompletion_lua_complete(const void *obj);
-void kcompletion_lua_complete_all(const void *obj);
-void kcompletion_lua_reinit(const void *obj);
-bool kcompletion_lua_try_wait(const void *obj);
-bool kcompletion_lua_done(const void *obj);
+/* 0 or a negative errno (-EIDRM: revoked); try_wait and done: 1, 0 or a negative errno. */
+int kcompletion_lua_complete(const void *obj);
+int kcompletion_lua_complete_all(const void *obj);
+int kcompletion_lua_reinit(const void *obj);
+int kcompletion_lua_revoke(const void *obj);
+int kcompletion_lua_try_wait(const void *obj);
+int kcompletion_lua_done(const void *obj);
 int kcompletion_lua_wait(const void *obj, s64 timeout_ms);
 int kcompletion_lua_complete_and_wait(const void *obj, const void *then_wait, s64 timeout_ms);
 const u8 *kcompletion_lua_name(const void *obj, size_t *len);

@@ -59,6 +59,7 @@ static int kclua_fail(lua_State *L, int err)
 	case ENOSPC: what = "too many completions"; break;
 	case EDQUOT: what = "too many completions for this user"; break;
 	case ENOMEM: what = "not enough memory"; break;
+	case EIDRM: what = "removed"; break;
 	default: what = "error"; break;
 	}
 	lua_pushnil(L);
@@ -156,34 +157,55 @@ static int kclua_unlink(lua_State *L)
 	return 1;
 }
 
+/* complete, complete_all, reinit: nothing (as Lunatik), or nil, "removed", EIDRM once revoked. */
+static int kclua_nothing_or_fail(lua_State *L, int err)
+{
+	return err ? kclua_fail(L, err) : 0;
+}
+
 static int kclua_complete(lua_State *L)
 {
-	kcompletion_lua_complete(kclua_check(L));
-	return 0;
+	return kclua_nothing_or_fail(L, kcompletion_lua_complete(kclua_check(L)));
 }
 
 static int kclua_complete_all(lua_State *L)
 {
-	kcompletion_lua_complete_all(kclua_check(L));
-	return 0;
+	return kclua_nothing_or_fail(L, kcompletion_lua_complete_all(kclua_check(L)));
 }
 
 static int kclua_reinit(lua_State *L)
 {
-	kcompletion_lua_reinit(kclua_check(L));
-	return 0;
+	return kclua_nothing_or_fail(L, kcompletion_lua_reinit(kclua_check(L)));
+}
+
+/* c:revoke(): true, or nil, "removed", EIDRM if it was revoked already. */
+static int kclua_revoke(lua_State *L)
+{
+	int err = kcompletion_lua_revoke(kclua_check(L));
+
+	if (err)
+		return kclua_fail(L, err);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* trywait, done: a boolean, or nil, "removed", EIDRM once revoked. */
+static int kclua_bool_or_fail(lua_State *L, int r)
+{
+	if (r < 0)
+		return kclua_fail(L, r);
+	lua_pushboolean(L, r);
+	return 1;
 }
 
 static int kclua_trywait(lua_State *L)
 {
-	lua_pushboolean(L, kcompletion_lua_try_wait(kclua_check(L)));
-	return 1;
+	return kclua_bool_or_fail(L, kcompletion_lua_try_wait(kclua_check(L)));
 }
 
 static int kclua_done(lua_State *L)
 {
-	lua_pushboolean(L, kcompletion_lua_done(kclua_check(L)));
-	return 1;
+	return kclua_bool_or_fail(L, kcompletion_lua_done(kclua_check(L)));
 }
 
 /* Pushes what a wait returns: true | nil, "timeout" | nil, "interrupt" | nil, "unknown". */
@@ -200,6 +222,10 @@ static int kclua_wait_result(lua_State *L, int result)
 	case KCLUA_WAIT_INTERRUPT:
 		lua_pushnil(L);
 		lua_pushliteral(L, "interrupt");
+		return 2;
+	case KCLUA_WAIT_REMOVED:
+		lua_pushnil(L);
+		lua_pushliteral(L, "removed");
 		return 2;
 	default:
 		lua_pushnil(L);
@@ -280,6 +306,7 @@ static const luaL_Reg kclua_methods[] = {
 	{ "complete", kclua_complete },
 	{ "complete_all", kclua_complete_all },
 	{ "reinit", kclua_reinit },
+	{ "revoke", kclua_revoke },
 	{ "trywait", kclua_trywait },
 	{ "done", kclua_done },
 	{ "wait", kclua_wait },

@@ -36,11 +36,49 @@ pub const KC_ACCESS_WRITE: u32 = 2;
 /// [`KcWait::flags`]: `deadline_ns` is on `CLOCK_REALTIME` instead of `CLOCK_MONOTONIC`.
 pub const KC_WAIT_REALTIME: u32 = 1;
 
+/// [`KcWaitMany::flags`]: wait until every object is ready at once and consume one from each
+/// (without it: any one, the lowest ready index).
+pub const KC_WAIT_ALL: u32 = 2;
+
+/// Most objects in one [`KC_IOC_WAIT_MANY`] (the alert not counted).
+pub const KC_WAIT_MANY_MAX: u32 = 128;
+
+/// [`KcWaitMany::alert_fd`]: no alert object.
+pub const KC_NO_ALERT: i32 = -1;
+
 /// [`KcCompleteAndWait::flags`]: complete-all the first object instead of completing it once.
 pub const KC_COMPLETE_AND_WAIT_ALL: u32 = 2;
 
 /// [`KcInfo::flags`]: the object still has its name (it was not unlinked).
 pub const KC_INFO_LINKED: u32 = 1;
+
+/// Argument of [`KC_IOC_WAIT_MANY`]: waits for any (or with [`KC_WAIT_ALL`] all) of `count`
+/// objects, given as object fds with read access.
+///
+/// Any: consumes one completion from one ready object, the lowest index when several are
+/// ready, and sets `index` to it. All: consumes one from every object in one step, only when
+/// all are ready at the same instant, never some of them; `index` is 0. An alert object that
+/// becomes ready ends either wait: one of its completions is consumed and `index` is `count`.
+/// `ETIMEDOUT` and `EINTR` consume nothing; `EIDRM` if an object (or the alert) is revoked.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KcWaitMany {
+    /// Absolute deadline in nanoseconds on `CLOCK_MONOTONIC` ([`KC_WAIT_REALTIME`]:
+    /// `CLOCK_REALTIME`), or [`KC_DEADLINE_NEVER`]. A deadline in the past only looks.
+    pub deadline_ns: u64,
+    /// User address of `count` object fds (`i32` each).
+    pub fds: u64,
+    /// 1 to [`KC_WAIT_MANY_MAX`].
+    pub count: u32,
+    /// [`KC_WAIT_REALTIME`], [`KC_WAIT_ALL`].
+    pub flags: u32,
+    /// An object fd with read access whose completion ends the wait, or [`KC_NO_ALERT`].
+    pub alert_fd: i32,
+    /// Out: which object was consumed (see above). Ignored on input.
+    pub index: u32,
+    /// Must be zero.
+    pub reserved: u64,
+}
 
 /// A name passed by reference: `len` bytes at user address `ptr`, no terminator needed.
 #[repr(C)]
@@ -141,6 +179,8 @@ pub struct KcState {
 pub const KC_STATE_LINKED: u32 = 1;
 /// [`KcState::flags`]: the object was freed (`id` is 0); the slot may be given to another.
 pub const KC_STATE_GONE: u32 = 2;
+/// [`KcState::flags`]: the object was revoked ([`KC_IOC_REVOKE`]); `done` reads 0.
+pub const KC_STATE_REVOKED: u32 = 4;
 
 /// What [`KC_IOC_MAP_INFO`] reports: where an object's [`KcState`] is in the page that
 /// `mmap(NULL, page size, PROT_READ, MAP_SHARED, fd, 0)` maps.
@@ -346,6 +386,17 @@ pub const KC_IOC_COMPLETE_AND_WAIT: u32 =
 /// the fd's `mmap` maps ([`KcMapInfo`]). Needs read access.
 pub const KC_IOC_MAP_INFO: u32 = kc_ioc(IOC_READ, 0x18, core::mem::size_of::<KcMapInfo>());
 
+/// `/dev/kcompletion`: waits for any or all of several objects ([`KcWaitMany`]).
+pub const KC_IOC_WAIT_MANY: u32 = kc_ioc(
+    IOC_READ | IOC_WRITE,
+    0x05,
+    core::mem::size_of::<KcWaitMany>(),
+);
+/// Object fd: revokes the object: unlinks its name (if it has one) and kills it. Every
+/// waiter on it returns `EIDRM` at once, every later operation through any handle fails with
+/// `EIDRM`, and `poll` reports `POLLERR | POLLHUP`. Needs write access.
+pub const KC_IOC_REVOKE: u32 = kc_ioc(IOC_NONE, 0x19, 0);
+
 /// `/dev/kcompletion`: compiles and starts a kernel Lua script (needs `CAP_SYS_ADMIN`).
 pub const KC_IOC_RUN: u32 = kc_ioc(IOC_READ | IOC_WRITE, 0x20, core::mem::size_of::<KcRun>());
 /// `/dev/kcompletion`: stops a running script (it stays listed), or reaps an ended one
@@ -364,6 +415,7 @@ const _: () = assert!(core::mem::size_of::<KcCreate>() == 24);
 const _: () = assert!(core::mem::size_of::<KcOpen>() == 24);
 const _: () = assert!(core::mem::size_of::<KcWait>() == 16);
 const _: () = assert!(core::mem::size_of::<KcCompleteAndWait>() == 16);
+const _: () = assert!(core::mem::size_of::<KcWaitMany>() == 40);
 const _: () = assert!(core::mem::size_of::<KcState>() == 16);
 const _: () = assert!(core::mem::size_of::<KcMapInfo>() == 16);
 const _: () = assert!(core::mem::size_of::<KcInfo>() == 104);

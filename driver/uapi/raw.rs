@@ -141,6 +141,10 @@ request!(
     List<'a>, KC_IOC_LIST, ListArg<'a>
 );
 request!(
+    /// `KC_IOC_WAIT_MANY` on `/dev/kcompletion` (the driver only reads through `fds`).
+    WaitMany, KC_IOC_WAIT_MANY, KcWaitMany
+);
+request!(
     /// `KC_IOC_WAIT` on an object fd.
     Wait, KC_IOC_WAIT, KcWait
 );
@@ -187,6 +191,10 @@ no_arg_request!(
 no_arg_request!(
     /// `KC_IOC_REINIT` on an object fd.
     Reinit, KC_IOC_REINIT
+);
+no_arg_request!(
+    /// `KC_IOC_REVOKE` on an object fd.
+    Revoke, KC_IOC_REVOKE
 );
 
 #[cfg(feature = "raw")]

@@ -25,9 +25,13 @@
 #define KC_ACCESS_WRITE		(1U << 1)
 #define KC_WAIT_REALTIME	(1U << 0)
 #define KC_COMPLETE_AND_WAIT_ALL	(1U << 1)
+#define KC_WAIT_ALL		(1U << 1)
+#define KC_WAIT_MANY_MAX	128
+#define KC_NO_ALERT		(-1)
 #define KC_INFO_LINKED		(1U << 0)
 #define KC_STATE_LINKED		(1U << 0)
 #define KC_STATE_GONE		(1U << 1)
+#define KC_STATE_REVOKED	(1U << 2)
 
 #define KC_SCRIPT_SOURCE_MAX	(1U << 20)
 #define KC_SCRIPTS_MAX		64
@@ -71,12 +75,26 @@ struct kc_complete_and_wait {
 	__s32 complete_fd;	/* object fd with write access: completed first */
 };
 
+/*
+ * Wait for any (or with KC_WAIT_ALL all) of count objects; index out: the object consumed
+ * (any), 0 (all), or count when the alert ended the wait. See ABI.md, "Waiting for many".
+ */
+struct kc_wait_many {
+	__u64 deadline_ns;	/* as kc_wait's */
+	__u64 fds;		/* user address of count __s32 object fds */
+	__u32 count;		/* 1 to KC_WAIT_MANY_MAX */
+	__u32 flags;		/* KC_WAIT_REALTIME | KC_WAIT_ALL */
+	__s32 alert_fd;		/* object fd, or KC_NO_ALERT */
+	__u32 index;		/* out */
+	__u64 reserved;		/* 0 */
+};
+
 /* One object's state in the page an object fd maps read-only (see ABI.md, "State pages"). */
 struct kc_state {
 	__u32 seq;		/* odd while the driver writes; +2 per change */
 	__u32 done;		/* as kc_info.done */
 	__u32 id;		/* the object's id; 0 once it is gone */
-	__u32 flags;		/* KC_STATE_LINKED | KC_STATE_GONE */
+	__u32 flags;		/* KC_STATE_LINKED | KC_STATE_GONE | KC_STATE_REVOKED */
 };
 
 struct kc_map_info {
@@ -140,6 +158,7 @@ struct kc_scripts {
 #define KC_IOC_OPEN		_IOW(KC_IOC_MAGIC, 0x02, struct kc_open)
 #define KC_IOC_UNLINK		_IOW(KC_IOC_MAGIC, 0x03, struct kc_name)
 #define KC_IOC_LIST		_IOWR(KC_IOC_MAGIC, 0x04, struct kc_list)
+#define KC_IOC_WAIT_MANY	_IOWR(KC_IOC_MAGIC, 0x05, struct kc_wait_many)
 
 /* In-kernel Lua scripts (0x20-0x2f reserved for them) */
 #define KC_IOC_RUN		_IOWR(KC_IOC_MAGIC, 0x20, struct kc_run)
@@ -156,5 +175,6 @@ struct kc_scripts {
 #define KC_IOC_INFO		_IOR(KC_IOC_MAGIC, 0x16, struct kc_info)
 #define KC_IOC_COMPLETE_AND_WAIT	_IOW(KC_IOC_MAGIC, 0x17, struct kc_complete_and_wait)
 #define KC_IOC_MAP_INFO		_IOR(KC_IOC_MAGIC, 0x18, struct kc_map_info)
+#define KC_IOC_REVOKE		_IO(KC_IOC_MAGIC, 0x19)
 
 #endif /* _UAPI_LINUX_KCOMPLETION_H */

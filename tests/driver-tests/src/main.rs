@@ -22,6 +22,7 @@ fn main() {
     counting::run(&mut s, &dev);
     wait::run(&mut s, &dev);
     hand_off::run(&mut s, &dev);
+    wait_many::run(&mut s, &dev);
     listing::run(&mut s, &dev);
     poll::run(&mut s, &dev);
     state_page::run(&mut s, &dev);

@@ -290,3 +290,67 @@ impl Drop for StatePage {
         munmap(self.page, self.len);
     }
 }
+
+/// `KC_IOC_WAIT_MANY` on `/dev/kcompletion` over `fds` (any, or `KC_WAIT_ALL` in `flags`),
+/// an absolute `CLOCK_MONOTONIC` deadline and an alert fd (or `KC_NO_ALERT`): the index.
+pub fn wait_many(
+    dev: &impl AsRawFd,
+    fds: &[RawFd],
+    flags: u32,
+    deadline_ns: u64,
+    alert: RawFd,
+) -> Res<u32> {
+    let mut arg = KcWaitMany {
+        deadline_ns,
+        fds: fds.as_ptr() as u64,
+        count: fds.len() as u32,
+        flags,
+        alert_fd: alert,
+        index: 0xdead,
+        reserved: 0,
+    };
+    ioctl(dev, KC_IOC_WAIT_MANY, &mut arg).map(|_| arg.index)
+}
+
+/// The deadline `ms` milliseconds from now on `CLOCK_MONOTONIC`.
+pub fn in_ms(ms: u64) -> u64 {
+    now_ns(libc::CLOCK_MONOTONIC) + ms * 1_000_000
+}
+
+/// `KC_IOC_REVOKE` on an object fd.
+pub fn revoke(fd: &OwnedFd) -> Res<()> {
+    ioctl0(fd, KC_IOC_REVOKE).map(|_| ())
+}
+
+/// The poll(2) revents of `fd` now (no waiting), asking for `POLLIN`.
+pub fn revents(fd: &impl AsRawFd) -> i16 {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: One valid pollfd.
+    unsafe { libc::poll(&mut p, 1, 0) };
+    p.revents
+}
+
+/// A new anonymous object (`KC_CREATE_ANONYMOUS`: no name, read and write access).
+pub fn create_anonymous(dev: &OwnedFd) -> Res<OwnedFd> {
+    let mut req = KcCreate {
+        name: KcName::default(),
+        mode: 0,
+        flags: KC_CREATE_ANONYMOUS,
+    };
+    ioctl(dev, KC_IOC_CREATE, &mut req).map(to_fd)
+}
+
+/// `dup(2)`: another fd of the same open file.
+pub fn dup(fd: &impl AsRawFd) -> Res<OwnedFd> {
+    // SAFETY: Plain dup(2); the new fd is ours.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(to_fd(r))
+    }
+}

@@ -98,12 +98,19 @@ enum Cmd {
     },
     /// Wait for a completion and consume it
     Wait {
-        /// Name of the completion
-        #[arg(value_parser = parse_name)]
-        name: String,
+        /// Name of the completion; with several, wait for any of them (--any, the default:
+        /// prints the name that fired) or for all of them at once (--all); at most 128
+        #[arg(value_parser = parse_name, required = true, num_args = 1..)]
+        names: Vec<String>,
         /// Give up after MS milliseconds (exit code 3); default: wait forever
         #[arg(long, value_name = "MS")]
         timeout: Option<u64>,
+        /// Wait for any one of the completions and consume one from it (the default)
+        #[arg(long, conflicts_with = "all")]
+        any: bool,
+        /// Wait until all the completions are done at once and consume one from each
+        #[arg(long)]
+        all: bool,
     },
     /// Consume a completion if it is done, without waiting (exit code 4 if not)
     Trywait {
@@ -117,11 +124,15 @@ enum Cmd {
         #[arg(value_parser = parse_name)]
         name: String,
     },
-    /// Remove a completion's name (open handles keep working)
+    /// Remove a completion's name (open handles keep working, unless --revoke)
     Unlink {
         /// Name of the completion
         #[arg(value_parser = parse_name)]
         name: String,
+        /// Also kill the object: every waiter fails at once, and so does every later
+        /// operation through any handle (exit code 12); needs write permission
+        #[arg(long)]
+        revoke: bool,
     },
     /// Show a completion's state
     Info {
@@ -397,10 +408,29 @@ fn run(cmd: &Cmd) -> Outcome {
                 c.complete_and_wait(&w, timeout)?;
             }
         }
-        Cmd::Wait { name, timeout } => {
-            let c = Completion::open_with(name, Access::Read)?;
+        Cmd::Wait {
+            names,
+            timeout,
+            any,
+            all,
+        } => {
+            let timeout = timeout.map(Duration::from_millis);
+            let objects = names
+                .iter()
+                .map(|n| Completion::open_with(n, Access::Read))
+                .collect::<Result<Vec<_>, _>>()?;
             interrupt_on_signals();
-            c.wait(timeout.map(Duration::from_millis))?;
+            if let [c] = &objects[..] {
+                c.wait(timeout)?;
+            } else {
+                let refs: Vec<&Completion> = objects.iter().collect();
+                if *all {
+                    kcompletion::wait_all(&refs, timeout)?;
+                } else {
+                    let _ = any;
+                    println!("{}", names[kcompletion::wait_any(&refs, timeout)?]);
+                }
+            }
         }
         Cmd::Trywait { name } => {
             let c = Completion::open_with(name, Access::Read)?;
@@ -412,7 +442,13 @@ fn run(cmd: &Cmd) -> Outcome {
         Cmd::Reinit { name } => {
             Completion::open_with(name, Access::Write)?.reinit()?;
         }
-        Cmd::Unlink { name } => kcompletion::unlink(name)?,
+        Cmd::Unlink {
+            name,
+            revoke: false,
+        } => kcompletion::unlink(name)?,
+        Cmd::Unlink { name, revoke: true } => {
+            Completion::open_with(name, Access::Write)?.revoke()?;
+        }
         Cmd::Info { name, json } => {
             let c = Completion::open_with(name, Access::Read)?;
             let info = c.info()?;
@@ -475,10 +511,10 @@ fn subcommand_name(cmd: &Cmd) -> (&'static str, Option<&str>) {
         Cmd::Create { name, .. } => ("create", Some(name)),
         Cmd::Open { name, .. } => ("open", Some(name)),
         Cmd::Complete { name, .. } => ("complete", Some(name)),
-        Cmd::Wait { name, .. } => ("wait", Some(name)),
+        Cmd::Wait { names, .. } => ("wait", names.first().map(String::as_str)),
         Cmd::Trywait { name } => ("trywait", Some(name)),
         Cmd::Reinit { name } => ("reinit", Some(name)),
-        Cmd::Unlink { name } => ("unlink", Some(name)),
+        Cmd::Unlink { name, .. } => ("unlink", Some(name)),
         Cmd::Info { name, .. } => ("info", Some(name)),
         Cmd::List { .. } => ("list", None),
         Cmd::Run { .. } => ("run", None),
@@ -604,6 +640,12 @@ mod tests {
             }
         ));
         assert!(p(&["kcompletion", "wait", "j", "--timeout", "-1"]).is_err());
+        let c = p(&["kcompletion", "wait", "a", "b", "c", "--all"]).unwrap();
+        assert!(matches!(c.cmd, Cmd::Wait { all: true, ref names, .. } if names.len() == 3));
+        assert!(p(&["kcompletion", "wait", "a", "b", "--any", "--all"]).is_err());
+        assert!(p(&["kcompletion", "wait"]).is_err());
+        let c = p(&["kcompletion", "unlink", "a", "--revoke"]).unwrap();
+        assert!(matches!(c.cmd, Cmd::Unlink { revoke: true, .. }));
         assert!(p(&["kcompletion", "wait", "bad name"]).is_err());
         assert!(p(&["kcompletion", "create", "j", "--mode", "999"]).is_err());
         let c = p(&["kcompletion", "complete", "j", "--all"]).unwrap();

@@ -37,6 +37,9 @@ pub enum ErrorKind {
     /// The handle was opened without the access the operation needs (`EBADF`), e.g.
     /// completing through a read-only handle.
     BadAccess,
+    /// The object was revoked (`EIDRM`): its waiters were woken with this, and every
+    /// operation on it fails so.
+    Removed,
     /// A kernel Lua script's source does not compile (`ENOEXEC` from `run`); the compiler's
     /// message is [`Error::detail`].
     CompileError,
@@ -74,6 +77,7 @@ impl ErrorKind {
             Errno::NAMETOOLONG => ErrorKind::NameTooLong,
             Errno::BADF => ErrorKind::BadAccess,
             Errno::NOEXEC => ErrorKind::CompileError,
+            Errno::IDRM => ErrorKind::Removed,
             _ => ErrorKind::Other,
         }
     }
@@ -120,6 +124,7 @@ impl ErrorKind {
                 Some("bad access"),
             ),
             ErrorKind::CompileError => ("the Lua script does not compile", None),
+            ErrorKind::Removed => ("the completion was revoked", Some("removed")),
             ErrorKind::Other => ("error", None),
         }
     }

@@ -32,6 +32,7 @@ exit_codes! {
     LIMIT = 9, "limit reached (too many completions)", Some(ErrorKind::Limit);
     DRIVER_NOT_LOADED = 10, "driver not loaded", Some(ErrorKind::DriverNotLoaded);
     COMPILE_ERROR = 11, "the Lua script does not compile (run, run --check)", Some(ErrorKind::CompileError);
+    REMOVED = 12, "the completion was revoked (unlink --revoke)", Some(ErrorKind::Removed);
 }
 
 /// The exit code of a failure of this kind.
@@ -61,6 +62,7 @@ mod tests {
         assert_eq!(code(ErrorKind::NotFound), 5);
         assert_eq!(code(ErrorKind::DriverNotLoaded), 10);
         assert_eq!(code(ErrorKind::CompileError), 11);
+        assert_eq!(code(ErrorKind::Removed), 12);
         assert_eq!(code(ErrorKind::BadAccess), OTHER);
         assert_eq!(code(ErrorKind::Other), OTHER);
         for (i, (c, _, _)) in TABLE.iter().enumerate() {

@@ -60,6 +60,7 @@ mod name;
 mod script;
 pub mod state;
 mod sys;
+mod wait_many;
 
 pub use deadline::{monotonic_now_ns, Deadline};
 pub use error::{Error, ErrorKind};
@@ -68,6 +69,7 @@ pub use kcompletion_abi as abi;
 pub use name::{validate_name, NAME_MAX};
 pub use script::{run, scripts, stop, ScriptInfo, ScriptState};
 pub use sys::{device_path, DEFAULT_DEVICE};
+pub use wait_many::{wait_all, wait_any, wait_many, Woken};
 
 use kcompletion_abi::raw;
 use kcompletion_abi::*;
@@ -539,7 +541,7 @@ impl Completion {
         self.state
             .get_or_init(|| StateMap::map(self.fd.as_fd()))
             .as_ref()
-            .map(StateMap::done)
+            .and_then(StateMap::live_done)
     }
 
     /// Whether [`is_done`](Completion::is_done) and a failing
@@ -579,6 +581,22 @@ impl Completion {
         let mut out = KcInfo::default();
         ioctl::<raw::Info>(self.fd.as_fd(), &mut out).map_err(|e| self.err("info", e))?;
         Ok(Info::from_raw(&out))
+    }
+
+    /// Revokes the object: unlinks its name (if it has one) and kills it, so that every
+    /// waiter on it (here or in the kernel) fails at once with
+    /// [`ErrorKind::Removed`](crate::ErrorKind::Removed), and so does every later operation
+    /// through any handle. Needs write access. Revoking twice fails with `Removed`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// kcompletion::Completion::open("job1")?.revoke()?;
+    /// # Ok::<(), kcompletion::Error>(())
+    /// ```
+    pub fn revoke(&self) -> Result<()> {
+        ioctl_none::<raw::Revoke>(self.fd.as_fd()).map_err(|e| self.err("revoke", e))?;
+        Ok(())
     }
 
     /// Another descriptor for the same handle (a `dup` with `O_CLOEXEC`), with the same

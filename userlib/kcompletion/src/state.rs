@@ -8,7 +8,7 @@
 //! and its slot, alive), so reads need not check its `id`.
 
 use kcompletion_abi::raw;
-use kcompletion_abi::{KcMapInfo, KcState};
+use kcompletion_abi::{KcMapInfo, KcState, KC_STATE_REVOKED};
 use rustix::fd::BorrowedFd;
 use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
 use std::ffi::c_void;
@@ -61,7 +61,7 @@ impl RawStateMap {
             return None;
         }
         // SAFETY: Per the contract the slot is inside a live mapping.
-        Some(read_done(unsafe { &*self.slot }))
+        read_live_done(unsafe { &*self.slot })
     }
 }
 
@@ -113,6 +113,14 @@ impl StateMap {
         read_done(unsafe { &*self.slot })
     }
 
+    /// `done` as the slot shows it now, or `None` once the object is revoked (its `done`
+    /// reads 0 then, but an operation must fail: ask the driver, which says `EIDRM`).
+    #[inline]
+    pub fn live_done(&self) -> Option<u32> {
+        // SAFETY: As in `done`.
+        read_live_done(unsafe { &*self.slot })
+    }
+
     /// The mapping as plain data; it stays mapped until given back to [`StateMap::from_raw`].
     pub fn into_raw(self) -> RawStateMap {
         let me = std::mem::ManuallyDrop::new(self);
@@ -146,6 +154,17 @@ impl StateMap {
 #[inline]
 fn read_done(slot: &[AtomicU32; 4]) -> u32 {
     slot[1].load(Ordering::Acquire)
+}
+
+/// As [`read_done`], `None` if the object was revoked. Revoking sets `done` to 0 and the flag
+/// in one change, so only a 0 needs the flags read.
+#[inline]
+fn read_live_done(slot: &[AtomicU32; 4]) -> Option<u32> {
+    let done = read_done(slot);
+    if done == 0 && slot[3].load(Ordering::Acquire) & KC_STATE_REVOKED != 0 {
+        return None;
+    }
+    Some(done)
 }
 
 impl Drop for StateMap {

@@ -32,6 +32,7 @@ pub mod quotas;
 pub mod state_page;
 pub mod unload;
 pub mod wait;
+pub mod wait_many;
 
 /// `res` must fail with `want`.
 pub fn expect_err<T>(what: &str, res: Res<T>, want: i32) -> Outcome {
