@@ -8,7 +8,8 @@
 //! any, is left to the C caller. No Lua error ever unwinds through these frames (see
 //! `driver/lua/kclua_vm.c`).
 
-use crate::api;
+use crate::api::{self, Mode};
+use kernel::alloc::flags::GFP_KERNEL;
 use crate::handle::{ForeignSlot, Handle};
 use crate::object::{Deadline, Object, WaitError};
 use crate::registry::Registry;
@@ -21,7 +22,9 @@ use kernel::sync::{Arc, ArcBorrow};
 const WAIT_OK: c_int = 0;
 const WAIT_TIMEOUT: c_int = 1;
 const WAIT_INTERRUPT: c_int = 2;
+const WAIT_UNKNOWN: c_int = 3;
 const WAIT_REMOVED: c_int = 4;
+const WAIT_INVALID: c_int = 5;
 
 extern "C" {
     /// True once the running script's kernel thread was asked to stop (`kclua_vm.c`).
@@ -272,6 +275,48 @@ unsafe extern "C" fn kcompletion_lua_wait(obj: *const c_void, timeout_ms: i64) -
     // SAFETY: Per the function's contract.
     let obj = unsafe { borrow(obj) };
     wait_result(obj.wait_until(deadline_in(timeout_ms), stop_requested))
+}
+
+/// Waits for any (`all` false: `*index` gets the 0-based index consumed) or all of the `n`
+/// objects at `objs`, up to `timeout_ms` milliseconds (negative: no limit), as
+/// [`kcompletion_lua_wait`] does. `KCLUA_WAIT_INVALID` for a duplicate in a wait-all (or a
+/// count out of range: the C caller checks it first).
+///
+/// # Safety
+///
+/// `objs` points to `n` live references (as for [`kcompletion_lua_complete`]), `index` is
+/// valid for writing; process context, no spinlock held.
+#[no_mangle]
+unsafe extern "C" fn kcompletion_lua_wait_many(
+    objs: *const *const c_void,
+    n: usize,
+    all: bool,
+    timeout_ms: i64,
+    index: *mut usize,
+) -> c_int {
+    let mut objects = KVec::new();
+    // SAFETY: Per the contract, `objs` holds `n` pointers.
+    for &obj in unsafe { core::slice::from_raw_parts(objs, n) } {
+        // SAFETY: Per the contract, each is a live reference.
+        if objects.push(unsafe { borrow(obj) }, GFP_KERNEL).is_err() {
+            return WAIT_UNKNOWN;
+        }
+    }
+    let mode = if all { Mode::All } else { Mode::Any };
+    match api::wait_many(&objects, deadline_in(timeout_ms), mode, stop_requested) {
+        Ok(i) => {
+            // SAFETY: Per the contract.
+            unsafe { *index = i };
+            WAIT_OK
+        }
+        Err(e) => match e.to_errno().unsigned_abs() {
+            bindings::ETIMEDOUT => WAIT_TIMEOUT,
+            bindings::EINTR => WAIT_INTERRUPT,
+            bindings::EIDRM => WAIT_REMOVED,
+            bindings::EINVAL => WAIT_INVALID,
+            _ => WAIT_UNKNOWN,
+        },
+    }
 }
 
 /// Completes `obj`, then waits on `then_wait` as [`kcompletion_lua_wait`] does.

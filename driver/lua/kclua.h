@@ -67,6 +67,7 @@ enum kclua_wait_result {
 	KCLUA_WAIT_INTERRUPT = 2,
 	KCLUA_WAIT_UNKNOWN = 3,
 	KCLUA_WAIT_REMOVED = 4,
+	KCLUA_WAIT_INVALID = 5,
 };
 const void *kcompletion_lua_create_anonymous(const void *registry, int *err);
 const void *kcompletion_lua_create(const void *registry, const char *name, size_t len, u32 mode,
@@ -82,6 +83,8 @@ int kcompletion_lua_revoke(const void *obj);
 int kcompletion_lua_try_wait(const void *obj);
 int kcompletion_lua_done(const void *obj);
 int kcompletion_lua_wait(const void *obj, s64 timeout_ms);
+int kcompletion_lua_wait_many(const void *const *objs, size_t n, bool all, s64 timeout_ms,
+			      size_t *index);
 int kcompletion_lua_complete_and_wait(const void *obj, const void *then_wait, s64 timeout_ms);
 const u8 *kcompletion_lua_name(const void *obj, size_t *len);
 

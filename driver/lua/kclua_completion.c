@@ -10,6 +10,8 @@
  *   completion.unlink("job")
  *   c:complete_all(); c:reinit(); c:trywait(); c:done(); n:name()
  *   a:complete_and_wait(b [, ms])          -- completes a, then waits on b: returns as wait
+ *   completion.wait_any({a, b} [, ms])     -- 1-based index | nil, "timeout" | ... | "removed"
+ *   completion.wait_all({a, b} [, ms])     -- true | the same failures; c:revoke() -> true
  *
  *   local thread = require "thread"
  *   thread.shouldstop(); thread.sleep(ms); thread.name()
@@ -251,6 +253,61 @@ static int kclua_wait(lua_State *L)
 	return kclua_wait_result(L, kcompletion_lua_wait(obj, kclua_opt_timeout(L, 2)));
 }
 
+/* Most completions one wait_any or wait_all takes (KC_WAIT_MANY_MAX). */
+#define KCLUA_WAIT_MANY_MAX 128
+
+/*
+ * completion.wait_any(list [, ms]) -> index (1-based) | nil, "timeout" | "interrupt" | "removed"
+ * completion.wait_all(list [, ms]) -> true | the same failures
+ * The references go into a userdata buffer (not the kernel stack), collected with it.
+ */
+static int kclua_wait_many(lua_State *L, bool all)
+{
+	const void **objs;
+	lua_Integer n, i, ms;
+	size_t index = 0;
+	int r;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	n = luaL_len(L, 1);
+	luaL_argcheck(L, n >= 1 && n <= KCLUA_WAIT_MANY_MAX, 1,
+		      "a list of 1 to 128 completions expected");
+	ms = kclua_opt_timeout(L, 2);
+	objs = lua_newuserdatauv(L, n * sizeof(*objs), 0);
+	for (i = 1; i <= n; i++) {
+		struct kclua_completion *c;
+
+		lua_geti(L, 1, i);
+		c = luaL_testudata(L, -1, KCLUA_COMPLETION_MT);
+		if (!c)
+			return luaL_error(L, "bad argument #1 (item %d is not a completion)", (int)i);
+		if (!c->obj)
+			return luaL_error(L, "bad argument #1 (item %d is a closed completion)", (int)i);
+		objs[i - 1] = c->obj;
+		lua_pop(L, 1);
+	}
+	r = kcompletion_lua_wait_many(objs, n, all, ms, &index);
+	if (r == KCLUA_WAIT_INVALID)
+		return luaL_argerror(L, 1, "a completion appears twice in wait_all");
+	if (r != KCLUA_WAIT_OK)
+		return kclua_wait_result(L, r);
+	if (all)
+		lua_pushboolean(L, 1);
+	else
+		lua_pushinteger(L, (lua_Integer)index + 1);
+	return 1;
+}
+
+static int kclua_wait_any(lua_State *L)
+{
+	return kclua_wait_many(L, false);
+}
+
+static int kclua_wait_all(lua_State *L)
+{
+	return kclua_wait_many(L, true);
+}
+
 /* a:complete_and_wait(b [, timeout_ms]): completes a, then waits on b (returns as wait). */
 static int kclua_complete_and_wait(lua_State *L)
 {
@@ -327,6 +384,8 @@ static const luaL_Reg kclua_completion_funcs[] = {
 	{ "new", kclua_new },
 	{ "open", kclua_open },
 	{ "unlink", kclua_unlink },
+	{ "wait_any", kclua_wait_any },
+	{ "wait_all", kclua_wait_all },
 	{ NULL, NULL },
 };
 

@@ -101,6 +101,7 @@ unsafe fn state_done(h: *mut Handle) -> Option<u32> {
 /// # Safety
 ///
 /// `h` is a live handle (its fd open or closed).
+#[cfg(feature = "luajit")]
 pub(crate) unsafe extern "C" fn page_done(h: *const Handle) -> i64 {
     // SAFETY: Per the contract; a closed handle holds `RawStateMap::NONE`.
     unsafe { (*h).state.done().map_or(-1, i64::from) }
