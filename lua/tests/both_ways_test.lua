@@ -206,6 +206,11 @@ local SCRIPTS = {
     end,
   },
   {
+    file = "kernel/wait_many.lua",
+    names = { "kl-wm-revoke" },
+    before = function() kc.unlink("kl-wm-revoke") end,
+  },
+  {
     file = "kernel/blocked_wait.lua",
     names = { "kl-block", "kl-saw-interrupt" },
     stop_ms = 1000,

@@ -15,6 +15,7 @@ mod lib_handles;
 mod lib_names;
 mod lib_state;
 mod lib_wait;
+mod lib_wait_many;
 mod quota;
 
 use kcompletion_test_harness::ktap::Ktap;
@@ -26,6 +27,7 @@ const TOPICS: &[&[common::Case]] = &[
     lib_hand_off::CASES,
     lib_handles::CASES,
     lib_state::CASES,
+    lib_wait_many::CASES,
     quota::CASES,
     cli::CASES,
 ];

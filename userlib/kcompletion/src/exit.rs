@@ -87,7 +87,8 @@ Exit codes:
   8   exists (create --exclusive)
   9   limit reached (too many completions)
   10  driver not loaded
-  11  the Lua script does not compile (run, run --check)"
+  11  the Lua script does not compile (run, run --check)
+  12  the completion was revoked (unlink --revoke)"
         );
     }
 }

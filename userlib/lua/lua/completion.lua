@@ -8,11 +8,14 @@
 --                                    such as "600"; default 0600) or opened; or nil, msg, errno
 --   completion.open(name)            the named object, or nil, "no such completion", 2 ...
 --   completion.unlink(name)          true, or nil, msg, errno
---   c:complete(), c:complete_all(), c:reinit()          nothing
+--   c:complete(), c:complete_all(), c:reinit()          nothing (nil, "removed", 43 if revoked)
 --   c:trywait()                      true (one consumed) or false
 --   c:done()                         true while a completion is pending
---   c:wait([ms])                     true, or nil, "timeout" | "interrupt" | "unknown"
+--   c:wait([ms])                     true, or nil, "timeout" | "interrupt" | "removed" | "unknown"
 --   a:complete_and_wait(b [, ms])    completes a, then waits on b: returns as wait
+--   completion.wait_any(list [, ms]) the 1-based index of the one consumed; fails as wait
+--   completion.wait_all(list [, ms]) true, one consumed from each at once; fails as wait
+--   c:revoke()                       true: unlinked and killed (its waiters get "removed")
 --   c:name()                         the name, nil for an anonymous object
 --   c:close()                        nothing (also __close, and __gc of the handle)
 --
@@ -42,11 +45,12 @@ local KERNEL_TEXT = {
   [28] = "too many completions",
   [122] = "too many completions for this user",
   [12] = "not enough memory",
+  [43] = "removed",
 }
 local KC_OBJECT_TEXT = {
   ["not found"] = true, ["exists"] = true, ["permission denied"] = true,
   ["invalid argument"] = true, ["invalid name"] = true, ["name too long"] = true,
-  ["limit reached"] = true,
+  ["limit reached"] = true, ["removed"] = true,
 }
 
 local function fail(msg, errno)
@@ -89,7 +93,7 @@ end
 -- A wait's returns, as the kernel gives them.
 local function wait_result(ok, msg)
   if ok then return true end
-  if msg == "timeout" or msg == "interrupt" then return nil, msg end
+  if msg == "timeout" or msg == "interrupt" or msg == "removed" then return nil, msg end
   return nil, "unknown"
 end
 
@@ -127,27 +131,77 @@ function completion.unlink(...)
   return fail(msg, errno)
 end
 
--- complete, complete_all, reinit: nothing; a failure (which the kernel cannot have) raises.
+-- complete, complete_all, reinit: nothing, or nil, "removed", 43 once revoked (as the
+-- kernel's); another failure (which the kernel cannot have) raises.
 local function simple(fname)
   return function(...)
     local h = check_self((...), fname, select("#", ...))
-    local ok, msg = h[fname](h)
-    if not ok then error(("%s: %s"):format(fname, tostring(msg)), 2) end
+    local ok, msg, errno = h[fname](h)
+    if ok then return end
+    if errno == 43 then return fail(msg, errno) end
+    error(("%s: %s"):format(fname, tostring(msg)), 2)
   end
 end
 methods.complete = simple("complete")
 methods.complete_all = simple("complete_all")
 methods.reinit = simple("reinit")
 
+-- trywait, done: a boolean, or nil, "removed", 43 once revoked.
+local function boolean_result(v, msg, errno)
+  if v == nil and errno == 43 then return fail(msg, errno) end
+  return v == true
+end
+
 function methods.trywait(...)
   local h = check_self((...), "trywait", select("#", ...))
-  return h:trywait() == true
+  return boolean_result(h:trywait())
 end
 
 function methods.done(...)
   local h = check_self((...), "done", select("#", ...))
-  return h:done() == true
+  return boolean_result(h:done())
 end
+
+function methods.revoke(...)
+  local h = check_self((...), "revoke", select("#", ...))
+  local ok, msg, errno = h:revoke()
+  if ok then return true end
+  return fail(msg, errno)
+end
+
+-- kclua_wait_many: a list of 1 to 128 open completions (raises otherwise, naming the item).
+local function wait_many(fname, all, ...)
+  local given = select("#", ...)
+  local list, ms = ...
+  if type(list) ~= "table" then
+    argerror(1, fname, ("table expected, got %s"):format(script.typename(list, 1, given)), 3)
+  end
+  local n = #list
+  if n < 1 or n > 128 then argerror(1, fname, "a list of 1 to 128 completions expected", 3) end
+  local timeout = opt_timeout(ms, 2, fname, given)
+  local handles, seen = {}, {}
+  for i = 1, n do
+    local c = list[i]
+    if getmetatable(c) ~= mt then
+      error(("bad argument #1 (item %d is not a completion)"):format(i), 3)
+    end
+    if not c.handle then
+      error(("bad argument #1 (item %d is a closed completion)"):format(i), 3)
+    end
+    if all and seen[c] then argerror(1, fname, "a completion appears twice in wait_all", 3) end
+    seen[c] = true
+    handles[i] = c.handle
+  end
+  local r, msg = kc[fname](handles, timeout)
+  if r == nil and msg == "invalid argument" and all then
+    argerror(1, fname, "a completion appears twice in wait_all", 3)
+  end
+  if r == nil then return wait_result(nil, msg) end
+  return r
+end
+
+function completion.wait_any(...) return wait_many("wait_any", false, ...) end
+function completion.wait_all(...) return wait_many("wait_all", true, ...) end
 
 function methods.wait(...)
   local given = select("#", ...)

@@ -137,6 +137,63 @@ unsafe fn handle_at(l: State, idx: c_int, n: c_int, func: &[u8]) -> *mut Handle 
     }
 }
 
+/// The fds of argument 1 of `kc.wait_any` / `kc.wait_all` (`func`): a list of 1 to `max`
+/// open handles (with `unique`, none repeated). Raises for anything else, naming the item.
+pub(crate) unsafe fn check_handle_list(
+    l: State,
+    func: &[u8],
+    max: usize,
+    unique: bool,
+) -> Vec<i32> {
+    // SAFETY: `l` is valid; each item is popped before the next. Nothing owned is alive when
+    // a check raises (the message's pieces are dropped before `bad_arg` raises); the Vec is
+    // made after the last check.
+    unsafe {
+        if ffi::lua_type(l, 1) != ffi::LUA_TTABLE {
+            type_error(l, 1, func, b"table");
+        }
+        let n = ffi::lua_rawlen(l, 1);
+        if n == 0 || n > max {
+            bad_arg(l, 1, func, |l| {
+                push_bytes(
+                    l,
+                    format!("a list of 1 to {max} completions expected").as_bytes(),
+                );
+                1
+            })
+        }
+        // Checked into a fixed buffer (no owned value while anything may raise).
+        let mut fds = [0i32; 128];
+        for i in 1..=n {
+            ffi::lua_rawgeti(l, 1, i as _);
+            let p = ffi::lua_touserdata(l, -1).cast::<Handle>();
+            let is_handle = !p.is_null()
+                && ffi::lua_rawlen(l, -1) == std::mem::size_of::<Handle>()
+                && std::ptr::eq((*p).tag, &HANDLE_TAG);
+            let fd = if is_handle { (*p).fd } else { -1 };
+            ffi::lua_pop(l, 1);
+            let why: &[u8] = if !is_handle {
+                b" is not a kcompletion"
+            } else if fd < 0 {
+                b" is a closed completion"
+            } else if unique && fds[..i - 1].contains(&fd) {
+                b" repeats an earlier item"
+            } else {
+                b""
+            };
+            if !why.is_empty() {
+                bad_arg(l, 1, func, |l| {
+                    push_bytes(l, format!("item {i}").as_bytes());
+                    push_bytes(l, why);
+                    2
+                })
+            }
+            fds[i - 1] = fd;
+        }
+        fds[..n].to_vec()
+    }
+}
+
 /// The fd of an open handle; raises "closed completion" on a closed one.
 pub(crate) unsafe fn check_open(l: State, h: *mut Handle) -> i32 {
     // SAFETY: `h` comes from `check_handle`.

@@ -80,6 +80,7 @@ mod module_fns;
 mod object;
 mod ret;
 mod stop;
+mod wait_many;
 
 pub use object::Handle;
 
@@ -89,7 +90,7 @@ use module_fns::{
 };
 use object::{
     m_close, m_complete, m_complete_all, m_complete_and_wait, m_done, m_events, m_fd, m_gc, m_info,
-    m_name, m_pollfd, m_reinit, m_timeout, m_tostring, m_trywait, m_wait,
+    m_name, m_pollfd, m_reinit, m_revoke, m_timeout, m_tostring, m_trywait, m_wait,
 };
 use ret::trampoline;
 use std::ffi::{c_char, c_int, CStr};
@@ -141,7 +142,7 @@ pub unsafe extern "C-unwind" fn luaopen_kcompletion(l: State) -> c_int {
         ffi::lua_setfield(l, mt, c"__name".as_ptr());
         ffi::lua_createtable(l, 0, 16);
         let methods = ffi::lua_gettop(l);
-        let list: [(&CStr, ffi::lua_CFunction); 14] = [
+        let list: [(&CStr, ffi::lua_CFunction); 15] = [
             (c"complete", m_complete),
             (c"complete_all", m_complete_all),
             (c"wait", m_wait),
@@ -149,6 +150,7 @@ pub unsafe extern "C-unwind" fn luaopen_kcompletion(l: State) -> c_int {
             (c"trywait", m_trywait),
             (c"done", m_done),
             (c"reinit", m_reinit),
+            (c"revoke", m_revoke),
             (c"info", m_info),
             (c"name", m_name),
             (c"fd", m_fd),
@@ -184,6 +186,8 @@ pub unsafe extern "C-unwind" fn luaopen_kcompletion(l: State) -> c_int {
         set_fn(l, kc, mt, c"catch_stop", stop::kc_catch_stop);
         set_fn(l, kc, mt, c"stop_requested", stop::kc_stop_requested);
         set_fn(l, kc, mt, c"sleep", stop::kc_sleep);
+        set_fn(l, kc, mt, c"wait_any", wait_many::kc_wait_any);
+        set_fn(l, kc, mt, c"wait_all", wait_many::kc_wait_all);
         let version = concat!("kcompletion ", env!("CARGO_PKG_VERSION"));
         push_bytes(l, version.as_bytes());
         ffi::lua_setfield(l, kc, c"_VERSION".as_ptr());

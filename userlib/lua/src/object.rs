@@ -73,6 +73,12 @@ pub(crate) unsafe extern "C-unwind" fn m_reinit(l: State) -> c_int {
     unsafe { simple::<raw::Reinit>(l, b"reinit") }
 }
 
+/// `c:revoke()`: true, or nil, message, errno ("removed" if it was revoked already).
+pub(crate) unsafe extern "C-unwind" fn m_revoke(l: State) -> c_int {
+    // SAFETY: called by Lua.
+    unsafe { simple::<raw::Revoke>(l, b"revoke") }
+}
+
 /// `c:trywait()`: true (consumed one), false (none), or nil, message, errno.
 /// `done` from the handle's state page, mapping it on the first call; `None` without one.
 ///
