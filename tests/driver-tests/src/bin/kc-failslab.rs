@@ -21,7 +21,7 @@ use kcompletion_driver_tests::sys::*;
 use kcompletion_test_harness::ktap::Ktap;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 const FAILSLAB: &str = "/sys/kernel/debug/failslab";
 /// This thread's switch for failslab's `task-filter`.
@@ -308,6 +308,36 @@ fn main() {
                 &[],
             ),
             ("INFO", plain(|| code(info(&base))), &[]),
+            (
+                "WAIT_MANY any (taking base's pending one) + COMPLETE, then all",
+                plain(|| {
+                    let fds = [empty.as_raw_fd(), base.as_raw_fd()];
+                    let any = wait_many(&dev, &fds, 0, 0, KC_NO_ALERT);
+                    let put_back = match any {
+                        Ok(1) => code(complete(&base)),
+                        Ok(_) => libc::EBADE,
+                        Err(e) => e,
+                    };
+                    let all = match wait_many(&dev, &fds, KC_WAIT_ALL, 0, KC_NO_ALERT) {
+                        Err(libc::ETIMEDOUT) => 0,
+                        other => code(other.map(drop)).max(1),
+                    };
+                    first_error(&[put_back, all])
+                }),
+                &[],
+            ),
+            (
+                "REVOKE of a new anonymous object, then COMPLETE is EIDRM",
+                plain(|| match create_anonymous(&dev) {
+                    Ok(fd) => match code(revoke(&fd)) {
+                        0 if complete(&fd) == Err(libc::EIDRM) => 0,
+                        0 => libc::EBADE,
+                        e => e,
+                    },
+                    Err(e) => e,
+                }),
+                &[],
+            ),
             ("poll", plain(|| i32::from(!readable(&base, 0))), &[]),
             (
                 "RUN + STOP of a script",
@@ -409,7 +439,7 @@ fn main() {
     if arm.is_ok() {
         for i in 0..random {
             let name = format!("fs.r{}", rng.below(8));
-            let (what, r, allowed): (&str, i32, &[i32]) = match rng.below(11) {
+            let (what, r, allowed): (&str, i32, &[i32]) = match rng.below(12) {
                 0 => (
                     "create",
                     keep(&mut fds, create(&dev, &name)),
@@ -445,6 +475,18 @@ fn main() {
                 9 if !fds.is_empty() => {
                     let fd = &fds[rng.below(fds.len() as u64) as usize];
                     ("map the state page", map_state(fd), &[])
+                }
+                10 if !fds.is_empty() => {
+                    let n = 1 + rng.below(3) as usize;
+                    let list: Vec<i32> = (0..n)
+                        .map(|_| fds[rng.below(fds.len() as u64) as usize].as_raw_fd())
+                        .collect();
+                    let flags = if rng.chance(50) { KC_WAIT_ALL } else { 0 };
+                    (
+                        "wait_many",
+                        code(wait_many(&dev, &list, flags, 0, KC_NO_ALERT).map(drop)),
+                        &[libc::ETIMEDOUT, libc::EINVAL],
+                    )
                 }
                 _ => ("/proc", read_proc(), &[]),
             };

@@ -41,7 +41,7 @@ const NAMES: [&str; 8] = [
     "fz.a", "fz.b", "fz.c", "fz.d", "fz.e", "fz.f", "fz.g", "fz.h",
 ];
 
-const KNOWN: [u32; 17] = [
+const KNOWN: [u32; 19] = [
     KC_IOC_VERSION,
     KC_IOC_CREATE,
     KC_IOC_OPEN,
@@ -56,6 +56,8 @@ const KNOWN: [u32; 17] = [
     KC_IOC_INFO,
     KC_IOC_COMPLETE_AND_WAIT,
     KC_IOC_MAP_INFO,
+    KC_IOC_WAIT_MANY,
+    KC_IOC_REVOKE,
     KC_IOC_RUN,
     KC_IOC_STOP,
     KC_IOC_SCRIPTS,
@@ -113,6 +115,7 @@ fn allowed(e: i32) -> bool {
             | libc::EBUSY
             | libc::E2BIG
             | libc::ENOEXEC
+            | libc::EIDRM
     )
 }
 
@@ -247,7 +250,7 @@ impl Worker {
         if self.rng.chance(5) {
             kn.reserved = self.rng.next_u64() as u32;
         }
-        match self.rng.below(15) {
+        match self.rng.below(16) {
             0 | 1 => {
                 let mut c = KcCreate {
                     name: kn,
@@ -401,7 +404,61 @@ impl Worker {
                 }
             }
             14 => self.map_state(),
+            15 => self.wait_many(),
             _ => self.random_ioctl(),
+        }
+    }
+
+    /// `WAIT_MANY` over a random list (our fds, the control fd, closed and never-opened
+    /// numbers, repeats; 0 to 130 of them), any or all, a random alert, waits of at most
+    /// 0.3 ms; sometimes a `REVOKE` of one of our objects (others' waits then end `EIDRM`).
+    fn wait_many(&mut self) {
+        if self.rng.chance(10) && !self.fds.is_empty() {
+            let i = self.rng.below(self.fds.len() as u64) as usize;
+            let _ = self.check("revoke", ioctl0(&self.fds[i], KC_IOC_REVOKE));
+            return;
+        }
+        let n = match self.rng.below(10) {
+            0 => self.rng.below(131) as usize,
+            _ => 1 + self.rng.below(6) as usize,
+        };
+        let fds: Vec<i32> = (0..n).map(|_| self.pick_fd()).collect();
+        let mut a = KcWaitMany {
+            deadline_ns: now_ns(libc::CLOCK_MONOTONIC) + self.rng.below(300_000),
+            fds: fds.as_ptr() as u64,
+            count: n as u32,
+            flags: if self.rng.chance(50) { KC_WAIT_ALL } else { 0 },
+            alert_fd: if self.rng.chance(70) {
+                KC_NO_ALERT
+            } else {
+                self.pick_fd()
+            },
+            index: self.rng.next_u64() as u32,
+            reserved: 0,
+        };
+        match self.rng.below(20) {
+            0 => a.reserved = self.rng.next_u64(),
+            1 => a.flags = self.rng.next_u64() as u32,
+            2 => a.fds = self.pick_arg() as u64,
+            3 => a.count = self.rng.next_u64() as u32,
+            _ => {}
+        }
+        let r = self.check(
+            "wait_many",
+            ioctl_raw(
+                self.dev.as_raw_fd(),
+                KC_IOC_WAIT_MANY,
+                &mut a as *mut _ as usize,
+            ),
+        );
+        if r.is_ok() {
+            let all = a.flags & KC_WAIT_ALL != 0;
+            if a.index > a.count || (all && a.index != 0 && a.index != a.count) {
+                self.finding(format!(
+                    "wait_many index {} of {} (flags {:#x})",
+                    a.index, a.count, a.flags
+                ));
+            }
         }
     }
 

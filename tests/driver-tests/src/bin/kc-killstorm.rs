@@ -5,8 +5,8 @@
 //! 250, a seed from the clock). Children are processes made with `clone(CLONE_VM | SIGCHLD)`
 //! (their own pid, signals and files table, the parent's memory: far cheaper to create than
 //! by fork under KASAN). Each child either shares the parent's object fd (one file
-//! description for all) or opens the object by name (its own), then loops on `WAIT` without a
-//! deadline, counting successful waits in shared memory. The parent kills some children right
+//! description for all) or opens the object by name (its own), then loops on `WAIT` (or, for a
+//! third of them, `WAIT_MANY` over the object twice) without a deadline, counting successful waits in shared memory. The parent kills some children right
 //! after forking them (often before they reach the driver), `COMPLETE`s the object at random
 //! while children come and go (so some are killed while being woken), then kills the rest of
 //! the batch. Checked afterwards, exactly:
@@ -39,6 +39,8 @@ struct ChildArgs {
     dev: i32,
     shared: i32,
     own: bool,
+    /// Wait through `WAIT_MANY` (any, over the object twice) instead of `WAIT`.
+    many: bool,
     consumed: *const AtomicU64,
 }
 
@@ -67,8 +69,21 @@ extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
         None
     };
     let fd = own.as_ref().map(|f| f.as_fd()).unwrap_or(shared);
+    let twice = [fd.as_raw_fd(), fd.as_raw_fd()];
     loop {
-        match wait_forever(&fd) {
+        let r = if a.many {
+            wait_many(
+                &dev,
+                &twice,
+                0,
+                kcompletion_abi::KC_DEADLINE_NEVER,
+                kcompletion_abi::KC_NO_ALERT,
+            )
+            .map(drop)
+        } else {
+            wait_forever(&fd)
+        };
+        match r {
             Ok(()) => {
                 // SAFETY: The counter lives in the parent's memory, shared with this child.
                 unsafe { &*a.consumed }.fetch_add(1, Ordering::SeqCst);
@@ -137,6 +152,7 @@ fn main() {
                 dev: dev.as_raw_fd(),
                 shared: obj.as_raw_fd(),
                 own: rng.chance(50),
+                many: rng.chance(33),
                 consumed,
             };
             alive.push(spawn(slot, child, args));

@@ -5,7 +5,9 @@
 //!
 //! 1. Mixed: T threads pick random operations on a few counting objects: complete, try-wait,
 //!    wait with a short deadline, complete-one-and-wait-on-another in one call, open-use-close
-//!    by name, complete-then-take-back, info, poll, plus create/unlink churn on a separate name. The model counts completions granted and
+//!    by name, complete-then-take-back, info, poll, wait-any over a few of them (the index
+//!    says which was consumed), wait-all over a few (one from each, or none), plus
+//!    create/unlink churn on a separate name. The model counts completions granted and
 //!    consumed per object; at the end each object's `done` must equal granted - consumed, and
 //!    draining it must yield exactly that many.
 //! 2. Hand-off: half the threads consume a fixed number of completions each with long
@@ -16,6 +18,7 @@
 //!
 //! KTAP output; prints the seed so a run can be replayed.
 
+use kcompletion_abi::{KC_NO_ALERT, KC_WAIT_ALL};
 use kcompletion_driver_tests::args;
 use kcompletion_driver_tests::cpus;
 use kcompletion_driver_tests::progress::progress_reporter;
@@ -55,7 +58,7 @@ fn mixed(t: usize, seed: u64, ops: u64, model: &Model) {
     while done < ops {
         let k = rng.below(OBJECTS as u64) as usize;
         let fd = &fds[k];
-        match rng.below(13) {
+        match rng.below(15) {
             0..=2 => match complete(fd) {
                 Ok(()) => {
                     model.granted[k].fetch_add(1, Ordering::SeqCst);
@@ -125,6 +128,42 @@ fn mixed(t: usize, seed: u64, ops: u64, model: &Model) {
                     }
                     Err(libc::ETIMEDOUT) => {}
                     Err(e) => bad("complete_and_wait", e),
+                }
+            }
+            12 => {
+                // Wait-any over 1 to 4 of the objects (repeats allowed): the one consumed is
+                // the index returned.
+                let list: Vec<usize> = (0..1 + rng.below(4))
+                    .map(|_| rng.below(OBJECTS as u64) as usize)
+                    .collect();
+                let raw: Vec<i32> = list.iter().map(|&j| fds[j].as_raw_fd()).collect();
+                let deadline = now_ns(libc::CLOCK_MONOTONIC) + rng.below(300_000);
+                match wait_many(&dev, &raw, 0, deadline, KC_NO_ALERT) {
+                    Ok(i) if (i as usize) < list.len() => {
+                        model.consumed[list[i as usize]].fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(i) => bad("wait-any index", i as i32),
+                    Err(libc::ETIMEDOUT) => {}
+                    Err(e) => bad("wait-any", e),
+                }
+            }
+            13 => {
+                // Wait-all over 1 to 4 distinct objects: one consumed from each, or none.
+                let mut list: Vec<usize> = (0..OBJECTS).filter(|_| rng.below(2) == 0).collect();
+                if list.is_empty() {
+                    list.push(k);
+                }
+                let raw: Vec<i32> = list.iter().map(|&j| fds[j].as_raw_fd()).collect();
+                let deadline = now_ns(libc::CLOCK_MONOTONIC) + rng.below(300_000);
+                match wait_many(&dev, &raw, KC_WAIT_ALL, deadline, KC_NO_ALERT) {
+                    Ok(0) => {
+                        for &j in &list {
+                            model.consumed[j].fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    Ok(i) => bad("wait-all index", i as i32),
+                    Err(libc::ETIMEDOUT) => {}
+                    Err(e) => bad("wait-all", e),
                 }
             }
             _ => {
