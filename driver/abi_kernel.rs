@@ -25,6 +25,8 @@ unsafe impl FromBytes for KcCompleteAndWait {}
 unsafe impl FromBytes for KcWaitMany {}
 // SAFETY: As above (no padding: every field is explicit).
 unsafe impl AsBytes for KcWaitMany {}
+// SAFETY: As above.
+unsafe impl FromBytes for KcWaitSet {}
 // SAFETY: See above.
 unsafe impl FromBytes for KcList {}
 // SAFETY: See above.

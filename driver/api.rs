@@ -10,12 +10,12 @@
 //! them (module init, a script's VM), never from a global.
 
 use crate::abi::{KC_NAME_MAX, KC_WAIT_MANY_MAX};
+use crate::name::Name;
 use crate::object::{Deadline, Object};
+use crate::registry::Registry;
 use crate::wait_many::Member;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::error::code::EINVAL;
-use crate::name::Name;
-use crate::registry::Registry;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 

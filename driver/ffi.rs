@@ -33,6 +33,7 @@ extern "C" {
     );
     pub(crate) fn kcompletion_obj_file_discard(file: *mut bindings::file, fd: c_int);
     pub(crate) fn kcompletion_is_object_file(file: *const bindings::file) -> bool;
+    pub(crate) fn kcompletion_set_file_create(set: *mut c_void) -> c_int;
 
     /// `<linux/file.h>`, which 6.12's bindings do not include (its `LocalFile` stand-in).
     #[cfg(not(kc_rust_7))]

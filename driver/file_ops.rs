@@ -17,6 +17,7 @@ use crate::name::Name;
 use crate::object::Object;
 use crate::registry::Registry;
 use crate::wait_many::{Member, Mode};
+use crate::wait_set::WaitSet;
 use core::ptr;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
@@ -152,6 +153,7 @@ fn dev_ioctl(ctx: &DeviceContext, cmd: c_uint, arg: c_ulong) -> Result<c_long> {
         }
         KC_IOC_LIST => list(registry, arg),
         KC_IOC_WAIT_MANY => wait_many(arg),
+        KC_IOC_WAIT_SET => wait_set(arg),
         KC_IOC_RUN => crate::lua::ioctl_run(&ctx.scripts, registry, arg),
         KC_IOC_STOP => crate::lua::ioctl_stop(&ctx.scripts, arg),
         KC_IOC_SCRIPTS => crate::lua::ioctl_scripts(&ctx.scripts, arg),
@@ -159,76 +161,102 @@ fn dev_ioctl(ctx: &DeviceContext, cmd: c_uint, arg: c_ulong) -> Result<c_long> {
     }
 }
 
-/// `KC_IOC_WAIT_MANY`: checks everything it reads (reserved, flags, count, every fd and its
-/// access, duplicates in a wait-all) before it waits; holds each object's file for the call.
-fn wait_many(arg: c_ulong) -> Result<c_long> {
-    let mut req: KcWaitMany = read_arg(arg)?;
-    if req.reserved != 0
-        || req.flags & !(KC_WAIT_REALTIME | KC_WAIT_ALL) != 0
-        || req.count == 0
-        || req.count > KC_WAIT_MANY_MAX
-    {
+/// The object files of a list of `count` fds at user address `fds` (`WAIT_MANY`,
+/// `WAIT_SET`): `EINVAL` for a count out of range or an fd that is not an object fd, `EBADF`
+/// for one not open or without read access, `EINVAL` for the same object twice when
+/// `unique`.
+fn object_files(fds: u64, count: u32, unique: bool) -> Result<KVec<OtherObjectFd>> {
+    if count == 0 || count > KC_WAIT_MANY_MAX {
         return Err(EINVAL);
     }
-    let mode = if req.flags & KC_WAIT_ALL != 0 {
-        Mode::All
-    } else {
-        Mode::Any
-    };
-    let deadline = deadline_from_user(req.deadline_ns, req.flags & KC_WAIT_REALTIME != 0)?;
-    let count = req.count as usize;
+    let count = count as usize;
     let mut raw = [0u8; 4 * KC_WAIT_MANY_MAX as usize];
-    crate::compat::user_slice(req.fds as usize, 4 * count)
+    crate::compat::user_slice(fds as usize, 4 * count)
         .reader()
         .read_slice(&mut raw[..4 * count])?;
-    let readable = |fd: i32| -> Result<OtherObjectFd> {
-        let f = OtherObjectFd::get(fd)?;
-        if f.object().1 & FMODE_READ == 0 {
-            return Err(EBADF);
-        }
-        Ok(f)
-    };
     let mut files = KVec::with_capacity(count, GFP_KERNEL)?;
     for fd in raw[..4 * count].chunks_exact(4) {
         let fd = i32::from_ne_bytes([fd[0], fd[1], fd[2], fd[3]]);
-        files.push(readable(fd)?, GFP_KERNEL)?;
+        files.push(readable_object(fd)?, GFP_KERNEL)?;
     }
-    let alert = match req.alert_fd {
-        KC_NO_ALERT => None,
-        fd => Some(readable(fd)?),
-    };
-    fn object(f: &OtherObjectFd) -> &Object {
-        f.object().0
-    }
-    if mode == Mode::All {
+    if unique {
         for (i, a) in files.iter().enumerate() {
             if files[..i].iter().any(|b| ptr::eq(object(a), object(b))) {
                 return Err(EINVAL);
             }
         }
     }
-    let mut members = KVec::with_capacity(count, GFP_KERNEL)?;
-    for f in files.iter() {
-        let obj = object(f);
-        members.push(
-            Member {
-                completion: obj,
-                mirror: obj.mirror(),
-            },
-            GFP_KERNEL,
-        )?;
+    Ok(files)
+}
+
+/// The object file of `fd`, which must allow reading (`EBADF`).
+fn readable_object(fd: i32) -> Result<OtherObjectFd> {
+    let f = OtherObjectFd::get(fd)?;
+    if f.object().1 & FMODE_READ == 0 {
+        return Err(EBADF);
     }
-    let alert = alert.as_ref().map(|f| {
-        let obj = object(f);
-        Member {
-            completion: obj,
-            mirror: obj.mirror(),
-        }
-    });
+    Ok(f)
+}
+
+fn object(f: &OtherObjectFd) -> &Object {
+    f.object().0
+}
+
+fn member(f: &OtherObjectFd) -> Member<'_> {
+    let obj = object(f);
+    Member {
+        completion: obj,
+        mirror: obj.mirror(),
+    }
+}
+
+/// `KC_IOC_WAIT_MANY`: checks everything it reads (reserved, flags, count, every fd and its
+/// access, duplicates in a wait-all) before it waits; holds each object's file for the call.
+fn wait_many(arg: c_ulong) -> Result<c_long> {
+    let mut req: KcWaitMany = read_arg(arg)?;
+    if req.reserved != 0 || req.flags & !(KC_WAIT_REALTIME | KC_WAIT_ALL) != 0 {
+        return Err(EINVAL);
+    }
+    let mode = wait_mode(req.flags);
+    let deadline = deadline_from_user(req.deadline_ns, req.flags & KC_WAIT_REALTIME != 0)?;
+    let files = object_files(req.fds, req.count, mode == Mode::All)?;
+    let alert = match req.alert_fd {
+        KC_NO_ALERT => None,
+        fd => Some(readable_object(fd)?),
+    };
+    let mut members = KVec::with_capacity(files.len(), GFP_KERNEL)?;
+    for f in files.iter() {
+        members.push(member(f), GFP_KERNEL)?;
+    }
+    let alert = alert.as_ref().map(member);
     let index = crate::wait_many::wait_many(&members, alert, mode, deadline, || false)?;
     req.index = index as u32;
     write_arg(arg, &req)?;
     Ok(0)
+}
+
+fn wait_mode(flags: u32) -> Mode {
+    if flags & KC_WAIT_ALL != 0 {
+        Mode::All
+    } else {
+        Mode::Any
+    }
+}
+
+/// `KC_IOC_WAIT_SET`: checks as `WAIT_MANY` does, then makes the set's fd, which holds a
+/// handle on each object.
+fn wait_set(arg: c_ulong) -> Result<c_long> {
+    let req: KcWaitSet = read_arg(arg)?;
+    if req.reserved != 0 || req.flags & !KC_WAIT_ALL != 0 {
+        return Err(EINVAL);
+    }
+    let mode = wait_mode(req.flags);
+    let files = object_files(req.fds, req.count, mode == Mode::All)?;
+    let mut handles = KVec::with_capacity(files.len(), GFP_KERNEL)?;
+    for f in files.iter() {
+        handles.push(f.object().0.clone(), GFP_KERNEL)?;
+    }
+    WaitSet::new(handles, mode).into_fd()
 }
 
 fn list(registry: &Registry, arg: c_ulong) -> Result<c_long> {

@@ -159,6 +159,24 @@ void kcompletion_obj_file_discard(struct file *file, int fd)
 	fput(file);
 }
 
+static const struct file_operations kc_set_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = kcompletion_set_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.poll = kcompletion_set_poll,
+	.release = kcompletion_set_release,
+	.llseek = noop_llseek,
+};
+
+/*
+ * A wait set's fd (driver/wait_set.rs), owning `set` once this succeeds (anon_inode_getfd()
+ * is not in 6.12's bindings, and kc_set_fops is only reachable from C). The fd or -errno.
+ */
+int kcompletion_set_file_create(void *set)
+{
+	return anon_inode_getfd("[kcompletion-set]", &kc_set_fops, set, O_RDWR | O_CLOEXEC);
+}
+
 /* kc_obj_fops is only reachable from C: is this file an object fd (of this module)? */
 bool kcompletion_is_object_file(const struct file *file)
 {

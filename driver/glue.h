@@ -23,6 +23,9 @@ int kcompletion_obj_release(struct inode *inode, struct file *file);
 struct vm_area_struct;
 int kcompletion_obj_mmap(struct file *file, struct vm_area_struct *vma);
 int kcompletion_vma_own_file(struct vm_area_struct *vma);
+long kcompletion_set_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+__poll_t kcompletion_set_poll(struct file *file, struct poll_table_struct *pt);
+int kcompletion_set_release(struct inode *inode, struct file *file);
 
 /* C helpers (driver/glue.c). */
 unsigned int kcompletion_param_max_objects(void);
@@ -35,6 +38,7 @@ int kcompletion_obj_file_prepare(bool readable, bool writable, struct file **fil
 void kcompletion_obj_file_install(struct file *file, int fd, void *obj);
 void kcompletion_obj_file_discard(struct file *file, int fd);
 bool kcompletion_is_object_file(const struct file *file);
+int kcompletion_set_file_create(void *set);
 void kcompletion_get_file(struct file *file);
 void kcompletion_poll_wait(struct file *file, struct wait_queue_head *wq,
 			   struct poll_table_struct *pt);

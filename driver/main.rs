@@ -34,6 +34,7 @@ mod state_pages;
 #[cfg(not(kc_rust_7))]
 mod vma;
 mod wait_many;
+mod wait_set;
 mod xarray;
 
 #[macro_use]

@@ -127,7 +127,11 @@ pub(crate) fn run(reg: &Arc<Registry>) -> u32 {
         let c = api::create(reg, b"kst.count", 0o600, true).map_err(|_| "create")?;
         c.complete().map_err(|_| "complete")?;
         c.complete().map_err(|_| "complete")?;
-        let ok = (c.done() == Ok(true)) && (c.try_wait() == Ok(true)) && (c.try_wait() == Ok(true)) && (c.try_wait() == Ok(false)) && (c.done() == Ok(false));
+        let ok = (c.done() == Ok(true))
+            && (c.try_wait() == Ok(true))
+            && (c.try_wait() == Ok(true))
+            && (c.try_wait() == Ok(false))
+            && (c.done() == Ok(false));
         api::unlink(reg, b"kst.count").map_err(|_| "unlink")?;
         if ok {
             Ok(())

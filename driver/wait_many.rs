@@ -211,7 +211,13 @@ pub(crate) fn wait_many(
 ) -> Result<usize> {
     let n = members.len();
     let total = n + usize::from(alert.is_some());
-    let member = |i: usize| if i < n { members[i] } else { alert.unwrap_or(members[0]) };
+    let member = |i: usize| {
+        if i < n {
+            members[i]
+        } else {
+            alert.unwrap_or(members[0])
+        }
+    };
     let shared = Shared {
         granted: AtomicU32::new(NONE),
         revoked: AtomicBool::new(false),
@@ -252,7 +258,10 @@ pub(crate) fn wait_many(
         c.add_waiter();
         e.queued = true;
         let (exclusive, func) = if grants {
-            (bindings::WQ_FLAG_EXCLUSIVE as i32, grant_any as unsafe extern "C" fn(_, _, _, _) -> _)
+            (
+                bindings::WQ_FLAG_EXCLUSIVE as i32,
+                grant_any as unsafe extern "C" fn(_, _, _, _) -> _,
+            )
         } else {
             (0, nudge as unsafe extern "C" fn(_, _, _, _) -> _)
         };

@@ -26,6 +26,7 @@ mod pingpong;
 mod registry;
 mod statepage;
 mod sys;
+mod waitmany;
 
 use std::io::Write;
 
@@ -136,7 +137,7 @@ fn main() {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: kc-bench [--quick] [--reps N] [--only micro,P1,P2,P3,P4,P5,P6,P9,profile]"
+                    "usage: kc-bench [--quick] [--reps N] [--only micro,P1,P2,P3,P4,P5,P6,P7,P9,profile]"
                 );
                 return;
             }
@@ -154,7 +155,7 @@ fn main() {
     );
     let t0 = std::time::Instant::now();
     if sys::open_dev().map(sys::close).is_err() {
-        for s in ["P1", "P2", "P3", "P4", "P5", "P6", "P9"] {
+        for s in ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P9"] {
             skip(s, "/dev/kcompletion cannot be opened (module not loaded?)");
         }
         std::process::exit(1);
@@ -174,6 +175,7 @@ fn main() {
     run("P5", &statepage::p5);
     run("P6", &lua::p6);
     run("P9", &handoff::p9);
+    run("P7", &waitmany::p7);
     // Only on request: where the Lua binding's time goes.
     if cfg.only.iter().any(|s| s == "profile") {
         lua::profile(&cfg);

@@ -315,13 +315,40 @@ pub fn epoll_for(fd: RawFd) -> RawFd {
     }
 }
 
+/// An epoll fd watching every fd of `fds` for reading, each tagged with its index.
+pub fn epoll_for_all(fds: &[RawFd]) -> RawFd {
+    // SAFETY: Plain syscalls on descriptors we own.
+    unsafe {
+        let ep = check(
+            "epoll_create1",
+            libc::epoll_create1(libc::EPOLL_CLOEXEC) as i64,
+        ) as RawFd;
+        for (i, &fd) in fds.iter().enumerate() {
+            let mut ev = libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: i as u64,
+            };
+            check(
+                "epoll_ctl",
+                libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) as i64,
+            );
+        }
+        ep
+    }
+}
+
 pub fn epoll_wait1(ep: RawFd) {
+    epoll_wait_one(ep);
+}
+
+/// Waits for one event on `ep` (retried on `EINTR`): its tag.
+pub fn epoll_wait_one(ep: RawFd) -> u64 {
     let mut ev = libc::epoll_event { events: 0, u64: 0 };
     loop {
         // SAFETY: `ev` has room for one event.
         let r = unsafe { libc::epoll_wait(ep, &mut ev, 1, -1) };
         if r == 1 {
-            return;
+            return ev.u64;
         }
         if r < 0 && errno() == libc::EINTR {
             continue;
@@ -417,4 +444,55 @@ pub fn time_per_call(n: u64, mut f: impl FnMut()) -> f64 {
         f();
     }
     (now_ns() - t0) as f64 / n as f64
+}
+
+/// WAIT_MANY (any, or all with `all`) over `fds` on the control device, no deadline (retried
+/// on `EINTR`): the index.
+#[inline]
+pub fn kc_wait_many(dev: RawFd, fds: &[RawFd], all: bool) -> u32 {
+    let mut req = KcWaitMany {
+        deadline_ns: KC_DEADLINE_NEVER,
+        fds: fds.as_ptr() as u64,
+        count: fds.len() as u32,
+        flags: if all { KC_WAIT_ALL } else { 0 },
+        alert_fd: KC_NO_ALERT,
+        index: 0,
+        reserved: 0,
+    };
+    loop {
+        match raw::ioctl::<raw::WaitMany>(dev, &mut req) {
+            Ok(_) => return req.index,
+            Err(libc::EINTR) => continue,
+            Err(e) => panic!("KC_IOC_WAIT_MANY: errno {e}"),
+        }
+    }
+}
+
+/// One entry of `futex_waitv(2)` (`struct futex_waitv`).
+#[repr(C)]
+pub struct FutexWaitv {
+    pub val: u64,
+    pub uaddr: u64,
+    pub flags: u32,
+    pub reserved: u32,
+}
+
+/// `FUTEX2_SIZE_U32 | FUTEX2_PRIVATE`: a private 32-bit futex (`<linux/futex.h>`).
+pub const FUTEX2_U32_PRIVATE: u32 = 0x02 | 128;
+
+/// `futex_waitv(waiters, n, 0, NULL, 0)`: sleeps until one of the words is woken (or already
+/// differs from its `val`). The syscall number is x86_64's (449).
+#[inline]
+pub fn futex_waitv(waiters: &[FutexWaitv]) -> i64 {
+    // SAFETY: `waiters` is a valid array of `futex_waitv` for the call; no timeout.
+    unsafe {
+        libc::syscall(
+            449,
+            waiters.as_ptr(),
+            waiters.len() as u32,
+            0u32,
+            std::ptr::null::<libc::timespec>(),
+            0i32,
+        )
+    }
 }

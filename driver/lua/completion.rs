@@ -9,10 +9,10 @@
 //! `driver/lua/kclua_vm.c`).
 
 use crate::api::{self, Mode};
-use kernel::alloc::flags::GFP_KERNEL;
 use crate::handle::{ForeignSlot, Handle};
 use crate::object::{Deadline, Object, WaitError};
 use crate::registry::Registry;
+use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;

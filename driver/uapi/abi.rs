@@ -80,6 +80,24 @@ pub struct KcWaitMany {
     pub reserved: u64,
 }
 
+/// Argument of [`KC_IOC_WAIT_SET`]: a fixed set of `count` object fds (read access each) and
+/// its mode. The ioctl returns a new `O_CLOEXEC` fd naming the set: `poll`/`epoll` report it
+/// readable while the set's condition holds (any member done, or with [`KC_WAIT_ALL`] every
+/// member), and [`KC_IOC_WAIT`] on it consumes as [`KC_IOC_WAIT_MANY`] does, returning the
+/// index (any) or 0 (all). The set holds its objects: closing the member fds does not change it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KcWaitSet {
+    /// User address of `count` object fds (`i32` each).
+    pub fds: u64,
+    /// 1 to [`KC_WAIT_MANY_MAX`].
+    pub count: u32,
+    /// [`KC_WAIT_ALL`] or zero (any).
+    pub flags: u32,
+    /// Must be zero.
+    pub reserved: u64,
+}
+
 /// A name passed by reference: `len` bytes at user address `ptr`, no terminator needed.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -392,6 +410,8 @@ pub const KC_IOC_WAIT_MANY: u32 = kc_ioc(
     0x05,
     core::mem::size_of::<KcWaitMany>(),
 );
+/// `/dev/kcompletion`: makes a wait set ([`KcWaitSet`]); returns its fd.
+pub const KC_IOC_WAIT_SET: u32 = kc_ioc(IOC_WRITE, 0x06, core::mem::size_of::<KcWaitSet>());
 /// Object fd: revokes the object: unlinks its name (if it has one) and kills it. Every
 /// waiter on it returns `EIDRM` at once, every later operation through any handle fails with
 /// `EIDRM`, and `poll` reports `POLLERR | POLLHUP`. Needs write access.
@@ -416,6 +436,7 @@ const _: () = assert!(core::mem::size_of::<KcOpen>() == 24);
 const _: () = assert!(core::mem::size_of::<KcWait>() == 16);
 const _: () = assert!(core::mem::size_of::<KcCompleteAndWait>() == 16);
 const _: () = assert!(core::mem::size_of::<KcWaitMany>() == 40);
+const _: () = assert!(core::mem::size_of::<KcWaitSet>() == 24);
 const _: () = assert!(core::mem::size_of::<KcState>() == 16);
 const _: () = assert!(core::mem::size_of::<KcMapInfo>() == 16);
 const _: () = assert!(core::mem::size_of::<KcInfo>() == 104);

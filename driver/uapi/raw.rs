@@ -145,7 +145,12 @@ request!(
     WaitMany, KC_IOC_WAIT_MANY, KcWaitMany
 );
 request!(
-    /// `KC_IOC_WAIT` on an object fd.
+    /// `KC_IOC_WAIT_SET` on `/dev/kcompletion` (the driver only reads through `fds`): returns
+    /// the set's fd.
+    WaitSet, KC_IOC_WAIT_SET, KcWaitSet
+);
+request!(
+    /// `KC_IOC_WAIT` on an object fd (or a wait set's fd: returns the index).
     Wait, KC_IOC_WAIT, KcWait
 );
 request!(

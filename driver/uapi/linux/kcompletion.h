@@ -89,6 +89,17 @@ struct kc_wait_many {
 	__u64 reserved;		/* 0 */
 };
 
+/*
+ * A wait set (KC_IOC_WAIT_SET returns its fd): pollable while any (or with KC_WAIT_ALL all)
+ * of its objects are done; KC_IOC_WAIT on it consumes as KC_IOC_WAIT_MANY and returns the index.
+ */
+struct kc_wait_set {
+	__u64 fds;		/* user address of count __s32 object fds */
+	__u32 count;		/* 1 to KC_WAIT_MANY_MAX */
+	__u32 flags;		/* KC_WAIT_ALL */
+	__u64 reserved;		/* 0 */
+};
+
 /* One object's state in the page an object fd maps read-only (see ABI.md, "State pages"). */
 struct kc_state {
 	__u32 seq;		/* odd while the driver writes; +2 per change */
@@ -159,6 +170,7 @@ struct kc_scripts {
 #define KC_IOC_UNLINK		_IOW(KC_IOC_MAGIC, 0x03, struct kc_name)
 #define KC_IOC_LIST		_IOWR(KC_IOC_MAGIC, 0x04, struct kc_list)
 #define KC_IOC_WAIT_MANY	_IOWR(KC_IOC_MAGIC, 0x05, struct kc_wait_many)
+#define KC_IOC_WAIT_SET		_IOW(KC_IOC_MAGIC, 0x06, struct kc_wait_set)
 
 /* In-kernel Lua scripts (0x20-0x2f reserved for them) */
 #define KC_IOC_RUN		_IOWR(KC_IOC_MAGIC, 0x20, struct kc_run)

@@ -354,3 +354,24 @@ pub fn dup(fd: &impl AsRawFd) -> Res<OwnedFd> {
         Ok(to_fd(r))
     }
 }
+
+/// `KC_IOC_WAIT_SET` over `fds` (`KC_WAIT_ALL` in `flags` for all): the set's fd.
+pub fn wait_set(dev: &impl AsRawFd, fds: &[RawFd], flags: u32) -> Res<OwnedFd> {
+    let mut arg = KcWaitSet {
+        fds: fds.as_ptr() as u64,
+        count: fds.len() as u32,
+        flags,
+        reserved: 0,
+    };
+    ioctl(dev, KC_IOC_WAIT_SET, &mut arg).map(to_fd)
+}
+
+/// `KC_IOC_WAIT` on a wait set's fd until `deadline_ns` (`CLOCK_MONOTONIC`): the index.
+pub fn wait_set_wait(set: &impl AsRawFd, deadline_ns: u64) -> Res<i32> {
+    let mut w = KcWait {
+        deadline_ns,
+        flags: 0,
+        reserved: 0,
+    };
+    ioctl(set, KC_IOC_WAIT, &mut w)
+}

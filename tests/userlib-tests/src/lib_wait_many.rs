@@ -129,6 +129,41 @@ fn revoke() -> R {
     Ok(())
 }
 
+fn wait_set() -> R {
+    use std::os::fd::AsRawFd;
+    let (_, _g, o) = three("wm-set")?;
+    let all = ok(kcompletion::WaitSet::all(&refs(&o)))?;
+    let any = ok(kcompletion::WaitSet::any(&refs(&o)))?;
+    let poll = |fd: i32| {
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: One valid pollfd.
+        unsafe { libc::poll(&mut p, 1, 0) };
+        p.revents & libc::POLLIN != 0
+    };
+    ok(o[1].complete())?;
+    ensure!(poll(any.as_raw_fd()) && !poll(all.as_raw_fd()), "one done");
+    ok(o[0].complete())?;
+    ok(o[2].complete())?;
+    ensure!(poll(all.as_raw_fd()), "all done, the all set not ready");
+    ensure!(ok(all.wait(Some(Duration::ZERO)))? == 0);
+    ensure!(
+        !poll(any.as_raw_fd()),
+        "the all set did not consume every member"
+    );
+    fails(any.wait(Some(Duration::ZERO)), ErrorKind::Timeout, None)?;
+    drop(o);
+    fails(
+        any.wait(Some(Duration::from_millis(5))),
+        ErrorKind::Timeout,
+        None,
+    )?;
+    Ok(())
+}
+
 fn run_cli(args: &[&str]) -> Result<(i32, String, String), String> {
     let out = Command::new(cli())
         .args(args)
@@ -195,6 +230,10 @@ pub const CASES: &[Case] = &[
     (
         "lib: wait_many's alert ends a wait-all and a wait-any",
         alert,
+    ),
+    (
+        "lib: WaitSet::any and ::all are pollable fds; wait consumes as wait_any/wait_all",
+        wait_set,
     ),
     (
         "lib: revoke wakes a waiter with Removed; every later operation is Removed",

@@ -101,3 +101,85 @@ pub fn wait_many(
         Woken::Object(index)
     })
 }
+
+/// A wait set (`KC_IOC_WAIT_SET`): a fixed set of objects and a mode behind one fd, which
+/// `poll`/`epoll` report readable while any (or all) of them are done, so that a wait-all can
+/// sit in an event loop beside sockets and eventfds. [`WaitSet::wait`] consumes as
+/// [`wait_any`] / [`wait_all`] do. The set keeps its objects: the handles it was made from
+/// may be dropped.
+///
+/// # Examples
+///
+/// ```no_run
+/// use kcompletion::{Completion, WaitSet};
+/// use std::os::fd::AsFd;
+/// let (a, b) = (Completion::open("ready-a")?, Completion::open("ready-b")?);
+/// let both = WaitSet::all(&[&a, &b])?;
+/// // ... register both.as_fd() with epoll; once it is readable:
+/// both.wait(Some(std::time::Duration::ZERO))?;
+/// # Ok::<(), kcompletion::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct WaitSet {
+    fd: std::os::fd::OwnedFd,
+    all: bool,
+}
+
+impl WaitSet {
+    /// A set that is ready while any of `objects` is done (1 to 128 handles with read
+    /// access; repeats allowed).
+    pub fn any(objects: &[&Completion]) -> Result<WaitSet> {
+        WaitSet::new(objects, false)
+    }
+
+    /// A set that is ready while all of `objects` are done (1 to 128 distinct objects with
+    /// read access).
+    pub fn all(objects: &[&Completion]) -> Result<WaitSet> {
+        WaitSet::new(objects, true)
+    }
+
+    fn new(objects: &[&Completion], all: bool) -> Result<WaitSet> {
+        let op = "wait_set";
+        let fds: Vec<i32> = objects.iter().map(|c| c.as_fd().as_raw_fd()).collect();
+        let mut arg = kcompletion_abi::KcWaitSet {
+            fds: fds.as_ptr() as u64,
+            count: fds.len() as u32,
+            flags: if all { KC_WAIT_ALL } else { 0 },
+            reserved: 0,
+        };
+        let dev = Device::open(op, None)?;
+        let fd = ioctl::<raw::WaitSet>(dev.fd(), &mut arg)
+            .map_err(|e| Error::from_errno(op, None, e))?;
+        // SAFETY: WAIT_SET returned a new fd that nothing else owns.
+        let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        Ok(WaitSet { fd, all })
+    }
+
+    /// Waits for the set's condition for at most `timeout` (`None`: no limit) and consumes:
+    /// returns the index consumed (any) or 0 (all). Errors as [`wait_any`].
+    pub fn wait(&self, timeout: Option<Duration>) -> Result<usize> {
+        self.wait_until(Deadline::from_timeout(timeout))
+            .map_err(|e| e.with_timeout(timeout))
+    }
+
+    /// As [`WaitSet::wait`], until an absolute deadline.
+    pub fn wait_until(&self, deadline: impl Into<Deadline>) -> Result<usize> {
+        let op = if self.all { "wait_all" } else { "wait_any" };
+        let mut arg = deadline.into().to_raw();
+        let index = ioctl::<raw::Wait>(self.fd.as_fd(), &mut arg)
+            .map_err(|e| Error::from_errno(op, None, e))?;
+        Ok(index as usize)
+    }
+}
+
+impl AsFd for WaitSet {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for WaitSet {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}

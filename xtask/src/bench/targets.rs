@@ -410,7 +410,49 @@ pub fn rows(res: &Results) -> Vec<Row> {
     p1_spin_rows(res, &mut rows);
     p6_rows(res, &mut rows);
     p9_rows(res, &mut rows);
+    p7_rows(res, &mut rows);
     rows
+}
+
+/// P7 (issue 13): a round trip whose first half is a wait-any over 64 objects woken through
+/// the last, against `epoll_wait` over 64 eventfds (target ≤ 1.0x) and `futex_waitv` over 64
+/// futexes (≤ 1.2x), threads on one vCPU and across two. P7b: the same round trip with a
+/// wait-all over 8 objects completed one by one, beside P1's kcompletion round trip.
+fn p7_rows(res: &Results, rows: &mut Vec<Row>) {
+    for (case, label) in [
+        ("threads", "two threads, same vCPU"),
+        ("threads-xcpu", "two threads across vCPUs"),
+    ] {
+        let kc = res.get("P7", case, "kcompletion", 64);
+        if kc.is_none() && case.ends_with("-xcpu") {
+            continue;
+        }
+        for (vs, max, how) in [
+            ("eventfd", 1.0, "epoll_wait over 64 eventfds"),
+            ("futex", 1.2, "futex_waitv over 64 futexes"),
+        ] {
+            rows.push(ratio_row(
+                res,
+                "P7",
+                format!(
+                    "round trip, {label}: wait-any over 64 objects woken by the last, vs {how}"
+                ),
+                kc,
+                res.get("P7", case, vs, 64),
+                vs,
+                max,
+                "ns",
+            ));
+        }
+        rows.push(info_row(
+            res,
+            "P7b",
+            format!("round trip, {label}: wait-all over 8 objects completed one by one, vs P1's"),
+            res.get("P7b", case, "kcompletion-wait-all", 8),
+            res.get("P7b", case, "kcompletion-p1", 0),
+            "P1 kcompletion",
+        ));
+    }
 }
 
 /// P1 through the library's wait, with a 20 µs spin on the state page before `WAIT` against
@@ -578,6 +620,15 @@ pub fn checks(res: &Results, quick: bool) -> Vec<(String, bool)> {
         "P9",
         &["kc-complete-and-wait", "kcompletion", "eventfd", "futex"],
     );
+    out.push((
+        "P7 produced figures (wait-any vs epoll and futex_waitv; P7b wait-all)".into(),
+        ["kcompletion", "eventfd", "futex"]
+            .iter()
+            .all(|m| res.get("P7", "threads", m, 64).is_some())
+            && res
+                .get("P7b", "threads", "kcompletion-wait-all", 8)
+                .is_some(),
+    ));
     out
 }
 

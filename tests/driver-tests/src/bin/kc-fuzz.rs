@@ -498,7 +498,12 @@ impl Worker {
             if !exec_refused
                 && !matches!(
                     e,
-                    libc::EINVAL | libc::EACCES | libc::EBADF | libc::ENODEV | libc::ENOSPC
+                    libc::EINVAL
+                        | libc::EACCES
+                        | libc::EBADF
+                        | libc::ENODEV
+                        | libc::ENOSPC
+                        | libc::EIDRM // a revoked object (another thread's REVOKE)
                 )
             {
                 self.finding(format!(

@@ -3,7 +3,8 @@
 //! objects ready one at a time and never consumes part of its set (timeout, signal);
 //! complete_all members stay done; duplicates, 128 and 129 objects, every bad argument;
 //! members closed or unlinked mid-wait; revoke mid-wait for single, any and all waiters and
-//! a kernel Lua waiter; pollers see the revoke; a wait-all storm across two CPUs balances.
+//! a kernel Lua waiter; pollers see the revoke; wait sets in epoll (any and all), their
+//! checks and revoke; a wait-all storm across two CPUs balances.
 
 use super::{expect_err, ok, Suite};
 use kcompletion_abi::*;
@@ -525,6 +526,184 @@ pub fn run(s: &mut Suite, dev: &OwnedFd) {
             let _ = ioctl(dev, KC_IOC_STOP, &mut kname(b"t-wm-klua"));
             ok("the script saw removed twice", r)?;
             ok("unlink", unlink(dev, res))
+        },
+    );
+
+    s.case(
+        "a wait set in epoll beside eventfds: ready while any member is done, WAIT gives the index",
+        || {
+            let o = ok("objects", objects(dev, 3))?;
+            let set = ok("wait set", wait_set(dev, &raw(&o), 0))?;
+            // SAFETY: Plain syscalls on fds we own.
+            let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+            check!(ep >= 0, "epoll_create1");
+            let ep = to_fd(ep);
+            // SAFETY: As above.
+            let efd = to_fd(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) });
+            for (fd, tag) in [(set.as_raw_fd(), 1u64), (efd.as_raw_fd(), 2)] {
+                let mut ev = libc::epoll_event {
+                    events: libc::EPOLLIN as u32,
+                    u64: tag,
+                };
+                // SAFETY: As above.
+                let r =
+                    unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) };
+                check!(r == 0, "epoll_ctl");
+            }
+            let events = |ms: i32| -> Vec<u64> {
+                let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 4];
+                // SAFETY: Room for 4 events.
+                let n = unsafe { libc::epoll_wait(ep.as_raw_fd(), evs.as_mut_ptr(), 4, ms) };
+                evs[..n.max(0) as usize].iter().map(|e| e.u64).collect()
+            };
+            check!(events(0).is_empty(), "ready before anything happened");
+            let o2 = ok("dup 2", dup(&o[2]))?;
+            let t = thread::spawn(move || {
+                thread::sleep(Duration::from_millis(30));
+                complete(&o2)
+            });
+            let got = events(10_000);
+            ok("complete from the thread", t.join().unwrap())?;
+            check!(got == vec![1], "epoll said {got:?}");
+            check!(wait_set_wait(&set, 0) == Ok(2), "WAIT on the set");
+            check!(events(0).is_empty(), "still ready after the WAIT consumed");
+            // SAFETY: Writes 8 bytes.
+            unsafe { libc::write(efd.as_raw_fd(), &1u64 as *const u64 as *const _, 8) };
+            check!(events(0) == vec![2], "the eventfd beside it");
+            // The set keeps its objects: the member fds may go.
+            drop(o);
+            expect_err(
+                "WAIT on an empty set",
+                wait_set_wait(&set, 0),
+                libc::ETIMEDOUT,
+            )?;
+            Ok(())
+        },
+    );
+
+    s.case(
+        "a wait-all set: ready only when all are done, consumes all; revoke gives ERR|HUP, EIDRM",
+        || {
+            let o = ok("objects", objects(dev, 3))?;
+            let set = ok("wait set", wait_set(dev, &raw(&o), KC_WAIT_ALL))?;
+            ok("complete 0", complete(&o[0]))?;
+            ok("complete 1", complete(&o[1]))?;
+            check!(revents(&set) & libc::POLLIN == 0, "ready with one not done");
+            expect_err("WAIT", wait_set_wait(&set, in_ms(20)), libc::ETIMEDOUT)?;
+            ok("complete 2", complete(&o[2]))?;
+            check!(revents(&set) & libc::POLLIN != 0, "not ready with all done");
+            check!(wait_set_wait(&set, 0) == Ok(0), "WAIT on the set");
+            check!(o.iter().all(|f| done(f) == Ok(false)), "not all consumed");
+            let set2 = Arc::new(set);
+            let s2 = set2.clone();
+            let waiter = thread::spawn(move || wait_set_wait(&*s2, in_ms(10_000)));
+            until_waiters(&o[1], 1)?;
+            ok("revoke 1", revoke(&o[1]))?;
+            expect_err("the set's waiter", waiter.join().unwrap(), libc::EIDRM)?;
+            let ev = revents(&*set2);
+            check!(
+                ev & libc::POLLERR != 0 && ev & libc::POLLHUP != 0,
+                "revents {ev:#x}"
+            );
+            Ok(())
+        },
+    );
+
+    s.case(
+        "WAIT_SET checks its argument; a set fd is not an object fd; other ioctls ENOTTY",
+        || {
+            let o = ok("objects", objects(dev, 2))?;
+            let fds = raw(&o);
+            let base = KcWaitSet {
+                fds: fds.as_ptr() as u64,
+                count: 2,
+                flags: 0,
+                reserved: 0,
+            };
+            let call = |mut a: KcWaitSet| ioctl(dev, KC_IOC_WAIT_SET, &mut a).map(to_fd);
+            expect_err(
+                "reserved",
+                call(KcWaitSet {
+                    reserved: 1,
+                    ..base
+                }),
+                libc::EINVAL,
+            )?;
+            expect_err(
+                "unknown flag",
+                call(KcWaitSet { flags: 1, ..base }),
+                libc::EINVAL,
+            )?;
+            expect_err(
+                "count 0",
+                call(KcWaitSet { count: 0, ..base }),
+                libc::EINVAL,
+            )?;
+            expect_err(
+                "count 129",
+                call(KcWaitSet { count: 129, ..base }),
+                libc::EINVAL,
+            )?;
+            expect_err(
+                "bad pointer",
+                call(KcWaitSet { fds: 8, ..base }),
+                libc::EFAULT,
+            )?;
+            let twice = [fds[0], fds[0]];
+            expect_err(
+                "all with a duplicate",
+                call(KcWaitSet {
+                    fds: twice.as_ptr() as u64,
+                    flags: KC_WAIT_ALL,
+                    ..base
+                }),
+                libc::EINVAL,
+            )?;
+            let closed = [fds[0], 999];
+            expect_err(
+                "a closed fd",
+                call(KcWaitSet {
+                    fds: closed.as_ptr() as u64,
+                    ..base
+                }),
+                libc::EBADF,
+            )?;
+            let set = ok("set", call(base))?;
+            let nested = [fds[0], set.as_raw_fd()];
+            expect_err(
+                "a set inside a set",
+                call(KcWaitSet {
+                    fds: nested.as_ptr() as u64,
+                    ..base
+                }),
+                libc::EINVAL,
+            )?;
+            expect_err(
+                "a set in WAIT_MANY",
+                wait_many(dev, &nested, 0, 0, KC_NO_ALERT),
+                libc::EINVAL,
+            )?;
+            expect_err(
+                "COMPLETE on a set",
+                ioctl0(&set, KC_IOC_COMPLETE),
+                libc::ENOTTY,
+            )?;
+            expect_err(
+                "mmap of a set",
+                mmap(&set, page_size(), libc::PROT_READ, libc::MAP_SHARED, 0).map(drop),
+                libc::ENODEV,
+            )?;
+            let mut w = KcWait {
+                deadline_ns: 0,
+                flags: 0,
+                reserved: 1,
+            };
+            expect_err(
+                "WAIT with reserved set",
+                ioctl(&set, KC_IOC_WAIT, &mut w),
+                libc::EINVAL,
+            )?;
+            Ok(())
         },
     );
 
