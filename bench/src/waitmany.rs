@@ -115,6 +115,29 @@ pub fn p7(cfg: &Config) {
     let rounds = cfg.pick(10_000, 1_000);
     let warm = rounds / 10;
     let placements = placements("P7");
+    // Where a wait-any's time goes, without sleeping (one call each, a completion given back
+    // after it): one object ready; 64 with the first ready (the fds looked up and checked,
+    // nothing queued); 64 with the last ready (63 entries queued and taken off again).
+    {
+        let set = kc_set(dev, "p7m", ANY, false);
+        let n = cfg.pick(20_000u64, 2_000);
+        for (mech, fds, at) in [
+            ("one-ready", &set.fds[..1], 0),
+            ("first-ready", &set.fds[..], 0),
+            ("last-ready", &set.fds[..], ANY - 1),
+        ] {
+            kc_complete(fds[at]);
+            let v = time_per_call(n, || {
+                kc_wait_many(dev, fds, false);
+                kc_complete(fds[at]);
+            });
+            emit("P7", "micro", mech, fds.len() as u64, 0, v, "ns");
+            kc_try_wait(fds[at]);
+        }
+        let v = time_per_call(n, || kc_complete(set.fds[0]));
+        emit("P7", "micro", "complete", 1, 0, v, "ns");
+        set.fds.iter().copied().for_each(close);
+    }
     for rep in 0..cfg.reps {
         for &(suffix, cpus) in &placements {
             let case = format!("threads{suffix}");

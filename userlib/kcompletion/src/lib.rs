@@ -507,6 +507,17 @@ impl Completion {
     pub fn try_wait(&self) -> Result<bool> {
         // Nothing pending on the state page: fail without a system call (a completion made
         // after this read is after this try, which then fails as the ioctl would have).
+        if self.mapped_done() == Some(0) {
+            return Ok(false);
+        }
+        self.try_wait_slow()
+    }
+
+    /// [`Completion::try_wait`] through the ioctl (mapping the page first if it was not tried
+    /// yet): out of line, so that the page read above stays a few instructions.
+    #[cold]
+    #[inline(never)]
+    fn try_wait_slow(&self) -> Result<bool> {
         if self.state_done() == Some(0) {
             return Ok(false);
         }
@@ -527,11 +538,29 @@ impl Completion {
     /// ```
     #[inline]
     pub fn is_done(&self) -> Result<bool> {
+        if let Some(done) = self.mapped_done() {
+            return Ok(done != 0);
+        }
+        self.is_done_slow()
+    }
+
+    /// [`Completion::is_done`] through the ioctl (mapping the page first if it was not tried
+    /// yet); out of line, as [`Completion::try_wait_slow`].
+    #[cold]
+    #[inline(never)]
+    fn is_done_slow(&self) -> Result<bool> {
         if let Some(done) = self.state_done() {
             return Ok(done != 0);
         }
         let r = ioctl_none::<raw::Done>(self.fd.as_fd()).map_err(|e| self.err("is_done", e))?;
         Ok(r != 0)
+    }
+
+    /// `done` from the state page if it is mapped already (`None` if not, not yet, or the
+    /// object was revoked): the fast path, which never maps.
+    #[inline]
+    fn mapped_done(&self) -> Option<u32> {
+        self.state.get()?.as_ref()?.live_done()
     }
 
     /// `done` read from the object's state page (mapped on the first call), or `None` where

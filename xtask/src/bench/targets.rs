@@ -365,7 +365,8 @@ pub fn rows(res: &Results) -> Vec<Row> {
     match mem_sizes.last() {
         Some(&n) => {
             let slab = res.get("P4", "memory", "slab-objects", n).unwrap();
-            // judged: slab objects plus the vmalloc'd name table (all the kernel memory)
+            // judged: slab objects, the vmalloc'd name table and the state slots' pages (all the
+            // kernel memory)
             let s = res.get("P4", "memory", "total", n).unwrap_or(slab);
             let part = |m: &str, l: &str| {
                 res.get("P4", "memory", m, n)
@@ -374,6 +375,7 @@ pub fn rows(res: &Results) -> Vec<Row> {
             let parts: Vec<String> = [
                 part("slab-objects", "slab objects"),
                 part("vmalloc", "vmalloc (name table)"),
+                part("state-slots", "state slots (page memory)"),
                 part("slab-pages", "slab pages"),
             ]
             .into_iter()
@@ -382,7 +384,7 @@ pub fn rows(res: &Results) -> Vec<Row> {
             rows.push(Row {
                 scenario: "P4",
                 what: format!(
-                    "kernel memory per object (slab + vmalloc, growing to {})",
+                    "kernel memory per object (slab + vmalloc + state slot, growing to {})",
                     fmt_count(n)
                 ),
                 figure: format!("{:.0} B", s.median),
