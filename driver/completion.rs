@@ -282,7 +282,7 @@ impl Completion {
     /// # Safety
     ///
     /// The caller holds the lock.
-    unsafe fn publish(&self, mirror: Mirror<'_>) {
+    pub(crate) unsafe fn publish(&self, mirror: Mirror<'_>) {
         if let Some(raw) = mirror.0 {
             if let Some(slot) = SlotNo::from_raw(raw.load(Ordering::Relaxed)) {
                 // SAFETY: The lock is held (the contract).

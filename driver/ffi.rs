@@ -56,6 +56,10 @@ extern "C" {
     pub(crate) fn kcompletion_cond_resched();
     pub(crate) fn kcompletion_set_current_interruptible();
     pub(crate) fn kcompletion_set_current_running();
+    pub(crate) fn kcompletion_wait_queue_add_locked(
+        wq: *mut bindings::wait_queue_head,
+        entry: *mut bindings::wait_queue_entry,
+    );
     pub(crate) fn kcompletion_wait_dequeue_locked(
         wq: *mut bindings::wait_queue_head,
         entry: *mut bindings::wait_queue_entry,

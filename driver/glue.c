@@ -224,6 +224,13 @@ void kcompletion_set_current_running(void)
 	__set_current_state(TASK_RUNNING);
 }
 
+/* Queues `entry` at the tail (the caller set the task state once for all its entries). */
+void kcompletion_wait_queue_add_locked(struct wait_queue_head *wq, struct wait_queue_entry *entry)
+{
+	lockdep_assert_held(&wq->lock);
+	__add_wait_queue_entry_tail(wq, entry);
+}
+
 /* Takes `entry` off its queue if a wake function did not already; the queue's lock held. */
 void kcompletion_wait_dequeue_locked(struct wait_queue_head *wq, struct wait_queue_entry *entry)
 {

@@ -50,6 +50,7 @@ void *kcompletion_page_address(struct page *page);
 void kcompletion_cond_resched(void);
 void kcompletion_set_current_interruptible(void);
 void kcompletion_set_current_running(void);
+void kcompletion_wait_queue_add_locked(struct wait_queue_head *wq, struct wait_queue_entry *entry);
 void kcompletion_wait_dequeue_locked(struct wait_queue_head *wq, struct wait_queue_entry *entry);
 unsigned long kcompletion_all_lock_irqsave(void);
 void kcompletion_all_unlock_irqrestore(unsigned long flags);

@@ -239,10 +239,15 @@ pub(crate) fn wait_many(
     // From here on `entries` is never pushed to again: its elements do not move while queued.
 
     // Look at each completion, taking one that is ready (any, alert), and queue the entries.
+    // The task state is set once, before the first entry is queued: a wake-up through any
+    // entry after that makes the sleep below return at once.
+    // SAFETY: Process context.
+    unsafe { ffi::kcompletion_set_current_interruptible() };
     for (i, e) in entries.iter_mut().enumerate() {
         let m = member(i);
         let grants = mode == Mode::Any || i == n;
-        let mut locked = m.completion.lock(m.mirror);
+        // Unmirrored: queueing changes no state a page shows; a consume publishes itself.
+        let mut locked = m.completion.lock(Mirror::NONE);
         let c = locked.counters();
         if c.revoked() {
             shared.revoked.store(true, Ordering::Release);
@@ -250,6 +255,8 @@ pub(crate) fn wait_many(
         }
         if grants && c.done > 0 && shared.claim(i as u32) {
             Completion::consume(c);
+            // SAFETY: We hold the lock.
+            unsafe { m.completion.publish(m.mirror) };
             break;
         }
         if shared.claimed() {
@@ -266,12 +273,11 @@ pub(crate) fn wait_many(
             (0, nudge as unsafe extern "C" fn(_, _, _, _) -> _)
         };
         // SAFETY: `entry` is valid for writing and stays in place until dequeued below; we
-        // hold the queue's lock, as the helper requires. It also sets the task state, so a
-        // wake-up after this is not missed.
+        // hold the queue's lock, as the helper requires.
         unsafe {
             bindings::init_wait_entry(e.entry.get(), exclusive);
             (*e.entry.get()).func = Some(func);
-            ffi::kcompletion_wait_queue_locked(m.completion.queue(), e.entry.get());
+            ffi::kcompletion_wait_queue_add_locked(m.completion.queue(), e.entry.get());
         }
     }
 
@@ -328,7 +334,7 @@ pub(crate) fn wait_many(
     // reach them, and `granted` is final.
     for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.queued) {
         let m = member(i);
-        let mut locked = m.completion.lock(m.mirror);
+        let mut locked = m.completion.lock(Mirror::NONE);
         locked.counters().remove_waiter();
         // SAFETY: `entry` was queued on this queue, whose lock we hold.
         unsafe { ffi::kcompletion_wait_dequeue_locked(m.completion.queue(), e.entry.get()) };
