@@ -199,6 +199,48 @@ impl Drop for Locked<'_> {
     }
 }
 
+/// A waiter's sleeps until its deadline (the single wait here and `wait_many.rs`).
+pub(crate) struct Sleeper {
+    expires: i64,
+    clock: Option<i32>,
+}
+
+impl Sleeper {
+    pub(crate) fn new(deadline: Deadline) -> Sleeper {
+        let (expires, clock) = match deadline {
+            Deadline::Never => (0, None),
+            Deadline::Monotonic(ns) => (ns, Some(bindings::CLOCK_MONOTONIC as i32)),
+            Deadline::Realtime(ns) => (ns, Some(bindings::CLOCK_REALTIME as i32)),
+        };
+        Sleeper { expires, clock }
+    }
+
+    /// Sleeps once, the task state set by the caller (process context, no lock held):
+    /// false if the deadline passed, true after any wake-up before it.
+    pub(crate) fn sleep(&mut self) -> bool {
+        match self.clock {
+            None => {
+                // SAFETY: Plain reschedule; process context holding no locks (the contract).
+                unsafe { bindings::schedule() };
+                true
+            }
+            Some(clock) => {
+                // SAFETY: `expires` is a valid ktime in `self`; absolute mode on a valid clock
+                // id; process context, no locks held.
+                let left = unsafe {
+                    bindings::schedule_hrtimeout_range_clock(
+                        &mut self.expires,
+                        0,
+                        bindings::hrtimer_mode_HRTIMER_MODE_ABS,
+                        clock,
+                    )
+                };
+                left != 0
+            }
+        }
+    }
+}
+
 /// One waiter of [`Completion::wait_until`], pinned on its stack while it waits.
 #[repr(C)]
 struct Waiter {
@@ -510,11 +552,7 @@ impl Completion {
                 ffi::kcompletion_wait_queue_locked(self.wq.get(), waiter.entry.get());
             }
         }
-        let (mut expires, clock) = match deadline {
-            Deadline::Never => (0, None),
-            Deadline::Monotonic(ns) => (ns, Some(bindings::CLOCK_MONOTONIC as i32)),
-            Deadline::Realtime(ns) => (ns, Some(bindings::CLOCK_REALTIME as i32)),
-        };
+        let mut sleeper = Sleeper::new(deadline);
         let mut first = true;
         let result = loop {
             if !first {
@@ -540,26 +578,8 @@ impl Completion {
             if kernel::current!().signal_pending() || interrupted() {
                 break Err(WaitError::Interrupted);
             }
-            match clock {
-                None => {
-                    // SAFETY: Plain reschedule; we are in process context holding no locks.
-                    unsafe { bindings::schedule() };
-                }
-                Some(clock) => {
-                    // SAFETY: `expires` is a valid ktime on this stack frame; absolute mode
-                    // on a valid clock id; process context, no locks held.
-                    let left = unsafe {
-                        bindings::schedule_hrtimeout_range_clock(
-                            &mut expires,
-                            0,
-                            bindings::hrtimer_mode_HRTIMER_MODE_ABS,
-                            clock,
-                        )
-                    };
-                    if left == 0 {
-                        break Err(WaitError::TimedOut);
-                    }
-                }
+            if !sleeper.sleep() {
+                break Err(WaitError::TimedOut);
             }
             if waiter.granted.load(Ordering::Acquire) {
                 break Ok(());

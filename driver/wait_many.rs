@@ -26,7 +26,7 @@
 //! waiter gives up (deadline, signal) is taken as success, as in the single wait: after the
 //! entries are dequeued under their locks, `granted` is final.
 
-use crate::completion::{Completion, Deadline, Mirror, WaitError};
+use crate::completion::{Completion, Deadline, Mirror, Sleeper, WaitError};
 use crate::ffi;
 use core::marker::PhantomPinned;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -281,11 +281,7 @@ pub(crate) fn wait_many(
         }
     }
 
-    let (mut expires, clock) = match deadline {
-        Deadline::Never => (0, None),
-        Deadline::Monotonic(ns) => (ns, Some(bindings::CLOCK_MONOTONIC as i32)),
-        Deadline::Realtime(ns) => (ns, Some(bindings::CLOCK_REALTIME as i32)),
-    };
+    let mut sleeper = Sleeper::new(deadline);
     let result = loop {
         // Set before looking: a wake-up after the look makes the sleep below return at once.
         // SAFETY: Process context.
@@ -308,24 +304,8 @@ pub(crate) fn wait_many(
         if kernel::current!().signal_pending() || interrupted() {
             break Err(WaitError::Interrupted);
         }
-        match clock {
-            // SAFETY: Plain reschedule; process context, no locks held.
-            None => unsafe { bindings::schedule() },
-            Some(clock) => {
-                // SAFETY: `expires` is a valid ktime on this stack frame; absolute mode on a
-                // valid clock id; process context, no locks held.
-                let left = unsafe {
-                    bindings::schedule_hrtimeout_range_clock(
-                        &mut expires,
-                        0,
-                        bindings::hrtimer_mode_HRTIMER_MODE_ABS,
-                        clock,
-                    )
-                };
-                if left == 0 {
-                    break Err(WaitError::TimedOut);
-                }
-            }
+        if !sleeper.sleep() {
+            break Err(WaitError::TimedOut);
         }
     };
     // SAFETY: Process context.
