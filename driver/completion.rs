@@ -642,11 +642,11 @@ impl Completion {
         self.wq.get()
     }
 
-    /// `(done, waiters)`, read together under the lock.
-    pub(crate) fn counts(&self) -> (u32, u32) {
+    /// `(done, waiters, revoked)`, read together under the lock.
+    pub(crate) fn counts(&self) -> (u32, u32, bool) {
         let mut locked = self.lock(Mirror::NONE);
         let c = locked.counters();
-        (c.done, c.waiter_count())
+        (c.done, c.waiter_count(), c.revoked())
     }
 }
 

@@ -9,7 +9,7 @@
 
 use crate::abi::*;
 use crate::compat::{ARef, AsBytes, FromBytes, LocalFile, VmaNew};
-use crate::completion::{deadline_from_user, eidrm, POLL_ERROR};
+use crate::completion::{deadline_from_user, eidrm, Deadline, POLL_ERROR};
 use crate::ffi;
 use crate::handle::{ForeignSlot, Handle};
 use crate::lua::Scripts;
@@ -41,6 +41,16 @@ fn write_arg<T: AsBytes>(arg: c_ulong, value: &T) -> Result {
     crate::compat::user_slice(arg, core::mem::size_of::<T>())
         .writer()
         .write(value)
+}
+
+/// The deadline of a `KC_IOC_WAIT` argument (on an object fd or a wait set's fd): `EINVAL` for
+/// unknown flags, a reserved field set or a deadline out of range.
+pub(crate) fn read_wait(arg: c_ulong) -> Result<Deadline> {
+    let req: KcWait = read_arg(arg)?;
+    if req.reserved != 0 || req.flags & !KC_WAIT_REALTIME != 0 {
+        return Err(EINVAL);
+    }
+    deadline_from_user(req.deadline_ns, req.flags != 0)
 }
 
 fn into_ret(r: Result<c_long>) -> c_long {
@@ -339,12 +349,7 @@ fn obj_ioctl(handle: &Handle, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<
         }
         KC_IOC_WAIT => {
             need(readable)?;
-            let req: KcWait = read_arg(arg)?;
-            if req.reserved != 0 || req.flags & !KC_WAIT_REALTIME != 0 {
-                return Err(EINVAL);
-            }
-            let deadline = deadline_from_user(req.deadline_ns, req.flags != 0)?;
-            obj.wait_until(deadline, || false)?;
+            obj.wait_until(read_wait(arg)?, || false)?;
             Ok(0)
         }
         KC_IOC_COMPLETE_AND_WAIT => {
@@ -378,7 +383,7 @@ fn obj_ioctl(handle: &Handle, f_mode: u32, cmd: c_uint, arg: c_ulong) -> Result<
         KC_IOC_INFO => {
             need(readable)?;
             let snapshot = obj.snapshot();
-            if obj.is_revoked() {
+            if snapshot.revoked {
                 return Err(eidrm());
             }
             write_arg(arg, &KcInfo::from(&snapshot))?;

@@ -58,6 +58,8 @@ pub(crate) struct Snapshot {
     pub(crate) owner_gid: u32,
     pub(crate) mode: u16,
     pub(crate) linked: bool,
+    /// Revoked (`KC_IOC_REVOKE`): `INFO` then fails with `EIDRM`.
+    pub(crate) revoked: bool,
     pub(crate) name: Name,
 }
 
@@ -241,7 +243,7 @@ impl Object {
 
     /// A consistent snapshot of the object's state.
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let (done, waiters) = self.completion.counts();
+        let (done, waiters, revoked) = self.completion.counts();
         Snapshot {
             id: self.id(),
             done,
@@ -251,6 +253,7 @@ impl Object {
             owner_gid: self.owner_gid,
             mode: self.mode,
             linked: self.linked.load(Ordering::Relaxed),
+            revoked,
             name: self.name,
         }
     }

@@ -8,14 +8,13 @@
 //! fds it was made from may be closed. Its file (`kc_set_fops` in glue.c) owns the boxed set
 //! through `private_data`, given back in `release`.
 
-use crate::abi::{KcWait, KC_WAIT_REALTIME};
-use crate::completion::{deadline_from_user, POLL_ERROR, POLL_HANGUP, POLL_READABLE};
+use crate::completion::{POLL_ERROR, POLL_HANGUP, POLL_READABLE};
 use crate::ffi;
 use crate::handle::Handle;
 use crate::wait_many::{wait_many, Member, Mode};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::bindings;
-use kernel::error::code::{EINVAL, ENOTTY};
+use kernel::error::code::ENOTTY;
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::prelude::*;
 
@@ -69,13 +68,7 @@ impl WaitSet {
 
     /// `KC_IOC_WAIT` on the set: the index consumed (any) or 0 (all).
     fn wait(&self, arg: c_ulong) -> Result<c_long> {
-        let req: KcWait = crate::compat::user_slice(arg, core::mem::size_of::<KcWait>())
-            .reader()
-            .read()?;
-        if req.reserved != 0 || req.flags & !KC_WAIT_REALTIME != 0 {
-            return Err(EINVAL);
-        }
-        let deadline = deadline_from_user(req.deadline_ns, req.flags != 0)?;
+        let deadline = crate::file_ops::read_wait(arg)?;
         let mut members = KVec::with_capacity(self.members.len(), GFP_KERNEL)?;
         for h in self.members.iter() {
             members.push(
