@@ -6,7 +6,7 @@
 
 use crate::pingpong::per_iteration;
 use crate::sys::*;
-use crate::{emit, fail, progress, skip, Config};
+use crate::{emit, fail, progress, Config};
 
 const P6_LUA: &str = include_str!("../lua/p6.lua");
 const P6_FLOOR_LUA: &str = include_str!("../lua/p6_floor.lua");
@@ -50,7 +50,7 @@ pub fn p6(cfg: &Config) {
                 match per_iteration(interp, path, n) {
                     Ok(v) => emit("P6", "complete+trywait", mech, 0, rep, v, "ns"),
                     Err(e) if j == 0 => {
-                        skip("P6", &format!("{interp}: {e}"));
+                        fail("P6", &format!("{interp}: {e}"));
                         failed[i][j] = true;
                     }
                     Err(e) => {
@@ -82,7 +82,7 @@ pub fn profile(cfg: &Config) {
                 print!("{}", String::from_utf8_lossy(&o.stdout));
                 eprint!("{}", String::from_utf8_lossy(&o.stderr));
             }
-            Err(e) => skip("profile", &format!("{interp}: {e}")),
+            Err(e) => fail("profile", &format!("{interp}: {e}")),
         }
     }
 }

@@ -70,8 +70,9 @@ pub fn emit(
     let _ = out.flush();
 }
 
-/// A scenario (or a case of one) that could not run.
-pub fn skip(scenario: &str, reason: &str) {
+/// A scenario (or a case of one) that could not run, as the report reads it: only through
+/// [`fail`], which also fails the run.
+fn skip(scenario: &str, reason: &str) {
     let reason = reason.replace(['\n', '\r'], " ");
     println!("KCB-SKIP scenario={scenario} reason={reason}");
     eprintln!("[kc-bench] {scenario}: not measured: {reason}");
@@ -156,7 +157,7 @@ fn main() {
     let t0 = std::time::Instant::now();
     if sys::open_dev().map(sys::close).is_err() {
         for s in ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P9"] {
-            skip(s, "/dev/kcompletion cannot be opened (module not loaded?)");
+            fail(s, "/dev/kcompletion cannot be opened (module not loaded?)");
         }
         std::process::exit(1);
     }

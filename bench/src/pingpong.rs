@@ -4,7 +4,7 @@
 //! `KC_IOC_COMPLETE_AND_WAIT` on both sides).
 
 use crate::sys::*;
-use crate::{emit, progress, skip, Config};
+use crate::{emit, fail, progress, Config};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -387,14 +387,14 @@ pub fn p2(cfg: &Config) {
     stop_script(dev, P2_SCRIPT);
     stop_script(dev, P2_CAW_SCRIPT);
     if let Err((e, text)) = kc_run(dev, P2_SCRIPT, P2_KERNEL) {
-        skip("P2", &run_failure(e, &text));
+        fail("P2", &run_failure(e, &text));
         release();
         return;
     }
     let mut caw = match kc_run(dev, P2_CAW_SCRIPT, P2_CAW_KERNEL) {
         Ok(()) => true,
         Err((e, text)) => {
-            skip(
+            fail(
                 "P2",
                 &format!("complete_and_wait script: {}", run_failure(e, &text)),
             );
@@ -408,7 +408,7 @@ pub fn p2(cfg: &Config) {
     match kthread_pid(P2_SCRIPT) {
         Some(pid) => pin_task(pid, 0),
         None => {
-            skip("P2", "the kernel script's thread was not found in /proc");
+            fail("P2", "the kernel script's thread was not found in /proc");
             release();
             return;
         }
@@ -417,7 +417,7 @@ pub fn p2(cfg: &Config) {
         match kthread_pid(P2_CAW_SCRIPT) {
             Some(pid) => pin_task(pid, 0),
             None => {
-                skip(
+                fail(
                     "P2",
                     "the complete_and_wait kernel script's thread was not found in /proc",
                 );
@@ -455,7 +455,7 @@ pub fn p2(cfg: &Config) {
         match per_iteration("lua5.4", user, rounds) {
             Ok(v) => emit("P2", "roundtrip", "lua-klua", 0, rep, v, "ns"),
             Err(e) => {
-                skip("P2", &format!("lua5.4 side failed: {e}"));
+                fail("P2", &format!("lua5.4 side failed: {e}"));
                 break 'reps;
             }
         }
@@ -473,7 +473,7 @@ pub fn p2(cfg: &Config) {
             match per_iteration("lua5.4", caw_user, rounds) {
                 Ok(v) => emit("P2", "roundtrip", "lua-klua-caw", 0, rep, v, "ns"),
                 Err(e) => {
-                    skip("P2", &format!("lua5.4 complete_and_wait side failed: {e}"));
+                    fail("P2", &format!("lua5.4 complete_and_wait side failed: {e}"));
                     caw = false;
                 }
             }
@@ -481,7 +481,7 @@ pub fn p2(cfg: &Config) {
         for script in [P2_SCRIPT, P2_CAW_SCRIPT] {
             if let Some((st, err)) = kc_script_state(dev, script) {
                 if st != KC_SCRIPT_RUNNING && (script == P2_SCRIPT || caw) {
-                    skip("P2", &format!("the kernel script {script} ended: {err}"));
+                    fail("P2", &format!("the kernel script {script} ended: {err}"));
                     if script == P2_SCRIPT {
                         break 'reps;
                     }

@@ -7,7 +7,7 @@
 //! formatted before the clock starts; descriptors are closed after it stops.
 
 use crate::sys::*;
-use crate::{emit, progress, skip, Config};
+use crate::{emit, fail, progress, Config};
 use kcompletion_abi::{raw, KcMapInfo};
 use std::collections::HashMap;
 use std::os::fd::RawFd;
@@ -108,14 +108,14 @@ pub fn p4(cfg: &Config) {
             format!("max_per_user={limit}"),
         ],
     ) {
-        skip("P4", &e);
+        fail("P4", &e);
         return;
     }
     raise_nofile();
     let dev = match open_dev() {
         Ok(d) => d,
         Err(e) => {
-            skip("P4", &format!("open {DEV} after reload: errno {e}"));
+            fail("P4", &format!("open {DEV} after reload: errno {e}"));
             return;
         }
     };
@@ -132,7 +132,7 @@ pub fn p4(cfg: &Config) {
             match kc_create(dev, fill_name(live).as_bytes()) {
                 Ok(fd) => close(fd),
                 Err(e) => {
-                    skip("P4", &format!("create object {live} of {size}: errno {e}"));
+                    fail("P4", &format!("create object {live} of {size}: errno {e}"));
                     break 'sizes;
                 }
             }
@@ -153,13 +153,13 @@ pub fn p4(cfg: &Config) {
             let fd = match kc_open(dev, fill_name(i).as_bytes()) {
                 Ok(fd) => fd,
                 Err(e) => {
-                    skip("P4", &format!("open object {i} for its slot: errno {e}"));
+                    fail("P4", &format!("open object {i} for its slot: errno {e}"));
                     break 'sizes;
                 }
             };
             let mut info = KcMapInfo::default();
             if let Err(e) = raw::ioctl::<raw::MapInfo>(fd, &mut info) {
-                skip("P4", &format!("MAP_INFO of object {i}: errno {e}"));
+                fail("P4", &format!("MAP_INFO of object {i}: errno {e}"));
                 break 'sizes;
             }
             close(fd);
@@ -245,6 +245,6 @@ pub fn p4(cfg: &Config) {
     }
     close(dev);
     if let Err(e) = reload(&ko, &[]) {
-        skip("P4", &format!("reload with default limits: {e}"));
+        fail("P4", &format!("reload with default limits: {e}"));
     }
 }
