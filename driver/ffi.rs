@@ -71,6 +71,7 @@ extern "C" {
     pub(crate) fn kcompletion_page_address(page: *mut bindings::page) -> *mut c_void;
     pub(crate) fn kcompletion_vma_own_file(vma: *mut bindings::vm_area_struct) -> c_int;
     pub(crate) fn kcompletion_init_waitqueue(wq: *mut bindings::wait_queue_head);
+    pub(crate) fn kcompletion_init_set_waitqueue(wq: *mut bindings::wait_queue_head);
     pub(crate) fn kcompletion_wq_lock(wq: *mut bindings::wait_queue_head) -> c_ulong;
     pub(crate) fn kcompletion_wq_unlock(wq: *mut bindings::wait_queue_head, flags: c_ulong);
 

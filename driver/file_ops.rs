@@ -266,7 +266,7 @@ fn wait_set(arg: c_ulong) -> Result<c_long> {
     for f in files.iter() {
         handles.push(f.object().0.clone(), GFP_KERNEL)?;
     }
-    WaitSet::new(handles, mode).into_fd()
+    WaitSet::create(handles, mode)
 }
 
 fn list(registry: &Registry, arg: c_ulong) -> Result<c_long> {

@@ -310,6 +310,16 @@ void kcompletion_init_waitqueue(struct wait_queue_head *wq)
 	init_waitqueue_head(wq);
 }
 
+/*
+ * A wait set's queue (driver/wait_set.rs): init_waitqueue_head() is a macro giving each call
+ * site its own lockdep class, and a set's queue lock nests inside its members' (their wake
+ * functions wake it), so it must not share theirs.
+ */
+void kcompletion_init_set_waitqueue(struct wait_queue_head *wq)
+{
+	init_waitqueue_head(wq);
+}
+
 /* spin_lock_irqsave() is a macro; objects may be completed from interrupt context. */
 unsigned long kcompletion_wq_lock(struct wait_queue_head *wq)
 {

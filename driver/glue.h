@@ -45,6 +45,7 @@ void kcompletion_poll_wait(struct file *file, struct wait_queue_head *wq,
 struct wait_queue_entry;
 void kcompletion_wait_queue_locked(struct wait_queue_head *wq, struct wait_queue_entry *entry);
 void kcompletion_init_waitqueue(struct wait_queue_head *wq);
+void kcompletion_init_set_waitqueue(struct wait_queue_head *wq);
 struct page;
 void *kcompletion_page_address(struct page *page);
 void kcompletion_cond_resched(void);

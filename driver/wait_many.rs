@@ -155,47 +155,81 @@ unsafe extern "C" fn nudge(
     0
 }
 
-/// Under the wait-all lock, takes every member's lock and, if all are ready and the alert did
-/// not claim the wait, consumes one from each (publishing each member's state).
-fn try_all(members: &[Member<'_>], shared: &Shared) {
+/// What [`take_all`] found.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AllOutcome {
+    /// Every member was ready, and one was consumed from each.
+    Taken,
+    /// Some member was not ready (nothing consumed).
+    NotReady,
+    /// A member was revoked (nothing consumed).
+    Revoked,
+}
+
+/// Under the wait-all lock, takes the lock of each of the `n` members (`member(i)`) and, if all
+/// are ready and `claim()` agrees, consumes one from each (publishing each member's state).
+/// `not_ready(i)` is called, under member `i`'s lock, for each member found not done. No
+/// member may appear twice (wait-alls refuse duplicates).
+pub(crate) fn take_all<'a>(
+    n: usize,
+    member: impl Fn(usize) -> Member<'a>,
+    claim: impl FnOnce() -> bool,
+    mut not_ready: impl FnMut(usize),
+) -> AllOutcome {
     // SAFETY: Plain spinlock; released below.
     let flags = unsafe { ffi::kcompletion_all_lock_irqsave() };
-    for m in members {
+    for i in 0..n {
         // SAFETY: We hold the wait-all lock until every member is unlocked below, and no
-        // member appears twice (the caller refuses duplicates in a wait-all).
-        unsafe { m.completion.lock_nested() };
+        // member appears twice (the contract).
+        unsafe { member(i).completion.lock_nested() };
     }
     /// # Safety
     ///
     /// `m`'s lock is held, and no other reference to its counters is live while the result
     /// is.
-    unsafe fn counters<'b>(m: &Member<'b>) -> &'b mut crate::completion::Counters {
+    unsafe fn counters<'b>(m: Member<'b>) -> &'b mut crate::completion::Counters {
         // SAFETY: Per the contract.
         unsafe { m.completion.counters_locked() }
     }
-    let revoked = members.iter().any(|m| {
+    let mut revoked = false;
+    let mut ready = true;
+    for i in 0..n {
         // SAFETY: Every member's lock is held until the unlocks below, and each use of a
         // member's counters ends before the next.
-        unsafe { counters(m) }.revoked()
-    });
-    let ready = members.iter().all(|m| {
-        // SAFETY: As above.
-        unsafe { counters(m) }.done > 0
-    });
-    if revoked {
-        shared.revoked.store(true, Ordering::Release);
-    } else if ready && shared.claim(ALL) {
-        for m in members {
-            // SAFETY: See above.
-            Completion::consume(unsafe { counters(m) });
+        let c = unsafe { counters(member(i)) };
+        revoked |= c.revoked();
+        if c.done == 0 {
+            ready = false;
+            not_ready(i);
         }
     }
-    for m in members {
+    let outcome = if revoked {
+        AllOutcome::Revoked
+    } else if ready && claim() {
+        for i in 0..n {
+            // SAFETY: See above.
+            Completion::consume(unsafe { counters(member(i)) });
+        }
+        AllOutcome::Taken
+    } else {
+        AllOutcome::NotReady
+    };
+    for i in 0..n {
+        let m = member(i);
         // SAFETY: Locked above with `lock_nested`; the wait-all lock is still held.
         unsafe { m.completion.unlock_nested(m.mirror) };
     }
     // SAFETY: Taken above.
     unsafe { ffi::kcompletion_all_unlock_irqrestore(flags) };
+    outcome
+}
+
+/// [`take_all`] for a wait-all of [`wait_many`]: the alert may have claimed the wait.
+fn try_all(members: &[Member<'_>], shared: &Shared) {
+    let outcome = take_all(members.len(), |i| members[i], || shared.claim(ALL), |_| {});
+    if outcome == AllOutcome::Revoked {
+        shared.revoked.store(true, Ordering::Release);
+    }
 }
 
 /// Waits until any one of `members` (or, with [`Mode::All`], all of them at once) can be

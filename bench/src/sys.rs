@@ -468,6 +468,34 @@ pub fn kc_wait_many(dev: RawFd, fds: &[RawFd], all: bool) -> u32 {
     }
 }
 
+/// A wait set (`KC_IOC_WAIT_SET`) over `fds`, any or all; its fd.
+pub fn kc_wait_set(dev: RawFd, fds: &[RawFd], all: bool) -> RawFd {
+    let mut req = KcWaitSet {
+        fds: fds.as_ptr() as u64,
+        count: fds.len() as u32,
+        flags: if all { KC_WAIT_ALL } else { 0 },
+        reserved: 0,
+    };
+    raw::ioctl::<raw::WaitSet>(dev, &mut req).expect("KC_IOC_WAIT_SET")
+}
+
+/// `KC_IOC_WAIT` on a wait set with no deadline: the index it consumed.
+#[inline]
+pub fn kc_wait_on_set(set: RawFd) -> u32 {
+    let mut req = KcWait {
+        deadline_ns: KC_DEADLINE_NEVER,
+        flags: 0,
+        reserved: 0,
+    };
+    loop {
+        match raw::ioctl::<raw::Wait>(set, &mut req) {
+            Ok(i) => return i as u32,
+            Err(libc::EINTR) => continue,
+            Err(e) => panic!("KC_IOC_WAIT on a wait set: errno {e}"),
+        }
+    }
+}
+
 /// One entry of `futex_waitv(2)` (`struct futex_waitv`).
 #[repr(C)]
 pub struct FutexWaitv {

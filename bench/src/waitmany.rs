@@ -2,7 +2,8 @@
 //!
 //! - P7: a round trip whose first half is a wait-any over 64 objects woken through the last
 //!   one: the peer waits on all 64, this side signals the 64th, then waits for the peer's
-//!   answer on a 65th. kcompletion (`KC_IOC_WAIT_MANY` over 64 objects), `epoll_wait` over 64
+//!   answer on a 65th. kcompletion (`KC_IOC_WAIT_MANY` over 64 objects, and `KC_IOC_WAIT` on
+//!   a wait set of the 64 made once, as epoll's is), `epoll_wait` over 64
 //!   eventfds (then a `read` of the one that fired), `futex_waitv` over 64 futex words (the
 //!   last set to 1 and `FUTEX_WAKE`d); the answer is the mechanism's single wait of P1.
 //!   Threads, both placements.
@@ -21,11 +22,13 @@ const ANY: usize = 64;
 /// Objects in P7b's wait-all.
 const ALL: usize = 8;
 
-/// A wait on a set, signalled through its last member (any) or through every member (all).
+/// A wait on several objects, signalled through the last (any) or through every one (all):
+/// one `KC_IOC_WAIT_MANY` call per wait, or (`set`) a `KC_IOC_WAIT` on a wait set made once.
 struct KcMany {
     dev: RawFd,
     fds: Vec<RawFd>,
     all: bool,
+    set: Option<RawFd>,
 }
 
 impl Chan for KcMany {
@@ -39,7 +42,10 @@ impl Chan for KcMany {
     }
     #[inline]
     fn wait(&self) {
-        let i = kc_wait_many(self.dev, &self.fds, self.all);
+        let i = match self.set {
+            Some(set) => kc_wait_on_set(set),
+            None => kc_wait_many(self.dev, &self.fds, self.all),
+        };
         debug_assert!(self.all || i as usize == self.fds.len() - 1);
     }
 }
@@ -107,7 +113,19 @@ fn kc_set(dev: RawFd, tag: &str, n: usize, all: bool) -> KcMany {
     let fds = (0..n)
         .map(|i| kc_fresh(dev, &format!("kcb.{tag}.{i}")))
         .collect();
-    KcMany { dev, fds, all }
+    KcMany {
+        dev,
+        fds,
+        all,
+        set: None,
+    }
+}
+
+/// As [`kc_set`], waited on through a wait set.
+fn kc_wait_set_of(dev: RawFd, tag: &str, n: usize, all: bool) -> KcMany {
+    let mut m = kc_set(dev, tag, n, all);
+    m.set = Some(kc_wait_set(dev, &m.fds, all));
+    m
 }
 
 pub fn p7(cfg: &Config) {
@@ -134,6 +152,16 @@ pub fn p7(cfg: &Config) {
             emit("P7", "micro", mech, fds.len() as u64, 0, v, "ns");
             kc_try_wait(fds[at]);
         }
+        // The same through a wait set: only the hinted member is looked at.
+        let ws = kc_wait_set(dev, &set.fds, false);
+        kc_complete(set.fds[ANY - 1]);
+        let v = time_per_call(n, || {
+            kc_wait_on_set(ws);
+            kc_complete(set.fds[ANY - 1]);
+        });
+        emit("P7", "micro", "set-last-ready", ANY as u64, 0, v, "ns");
+        kc_try_wait(set.fds[ANY - 1]);
+        close(ws);
         let v = time_per_call(n, || kc_complete(set.fds[0]));
         emit("P7", "micro", "complete", 1, 0, v, "ns");
         set.fds.iter().copied().for_each(close);
@@ -141,12 +169,18 @@ pub fn p7(cfg: &Config) {
     for rep in 0..cfg.reps {
         for &(suffix, cpus) in &placements {
             let case = format!("threads{suffix}");
-            for mech in ["kcompletion", "eventfd", "futex"] {
-                let (_, answer, mut close_after) = make(dev, mech, Mode::Threads);
+            for mech in ["kcompletion", "kcompletion-set", "eventfd", "futex"] {
+                let single = mech.split('-').next().unwrap();
+                let (_, answer, mut close_after) = make(dev, single, Mode::Threads);
                 let many: Box<dyn Chan> = match mech {
-                    "kcompletion" => {
-                        let m = kc_set(dev, "p7", ANY, false);
+                    "kcompletion" | "kcompletion-set" => {
+                        let m = if mech == "kcompletion" {
+                            kc_set(dev, "p7", ANY, false)
+                        } else {
+                            kc_wait_set_of(dev, "p7s", ANY, false)
+                        };
                         close_after.extend(&m.fds);
+                        close_after.extend(m.set);
                         Box::new(m)
                     }
                     "eventfd" => {
@@ -166,18 +200,18 @@ pub fn p7(cfg: &Config) {
             let (ping, pong, fds) = make(dev, "kcompletion", Mode::Threads);
             let v = round_trips(&*ping, &*pong, Mode::Threads, warm, rounds, Some(cpus));
             emit("P7b", &case, "kcompletion-p1", 0, rep, v, "ns");
-            let set = kc_set(dev, "p7b", ALL, true);
-            let v = round_trips(&set, &*pong, Mode::Threads, warm, rounds, Some(cpus));
-            emit(
-                "P7b",
-                &case,
-                "kcompletion-wait-all",
-                ALL as u64,
-                rep,
-                v,
-                "ns",
-            );
-            set.fds.iter().copied().chain(fds).for_each(close);
+            for (mech, set) in [
+                ("kcompletion-wait-all", kc_set(dev, "p7b", ALL, true)),
+                (
+                    "kcompletion-set-all",
+                    kc_wait_set_of(dev, "p7bs", ALL, true),
+                ),
+            ] {
+                let v = round_trips(&set, &*pong, Mode::Threads, warm, rounds, Some(cpus));
+                emit("P7b", &case, mech, ALL as u64, rep, v, "ns");
+                set.fds.iter().copied().chain(set.set).for_each(close);
+            }
+            fds.into_iter().for_each(close);
             drop(ping);
         }
         progress(&format!("P7 rep {} of {}", rep + 1, cfg.reps));

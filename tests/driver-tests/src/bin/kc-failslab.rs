@@ -327,6 +327,29 @@ fn main() {
                 &[],
             ),
             (
+                "WAIT_SET any (WAIT takes base's pending one) + COMPLETE, then an all set",
+                plain(|| {
+                    let fds = [empty.as_raw_fd(), base.as_raw_fd()];
+                    let any = match wait_set(&dev, &fds, 0) {
+                        Ok(set) => match wait_set_wait(&set, 0) {
+                            Ok(1) => code(complete(&base)),
+                            Ok(_) => libc::EBADE,
+                            Err(e) => e,
+                        },
+                        Err(e) => e,
+                    };
+                    let all = match wait_set(&dev, &fds, KC_WAIT_ALL) {
+                        Ok(set) => match wait_set_wait(&set, 0) {
+                            Err(libc::ETIMEDOUT) => 0,
+                            other => code(other.map(drop)).max(1),
+                        },
+                        Err(e) => e,
+                    };
+                    first_error(&[any, all])
+                }),
+                &[],
+            ),
+            (
                 "REVOKE of a new anonymous object, then COMPLETE is EIDRM",
                 plain(|| match create_anonymous(&dev) {
                     Ok(fd) => match code(revoke(&fd)) {

@@ -30,6 +30,7 @@ use std::os::unix::thread::JoinHandleExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::Duration;
 
 /// Addresses that must never be dereferenced successfully.
 struct BadAddrs {
@@ -443,6 +444,10 @@ impl Worker {
             3 => a.count = self.rng.next_u64() as u32,
             _ => {}
         }
+        if self.rng.chance(30) {
+            self.wait_set(&fds, a.flags);
+            return;
+        }
         let r = self.check(
             "wait_many",
             ioctl_raw(
@@ -459,6 +464,51 @@ impl Worker {
                     a.index, a.count, a.flags
                 ));
             }
+        }
+    }
+
+    /// `WAIT_SET` over the same kind of list; a set made is waited on (at most 0.3 ms, any
+    /// index within the set), polled, sometimes kept a while (its entries stay queued on
+    /// objects that other threads complete, revoke and close), then closed.
+    fn wait_set(&mut self, fds: &[i32], flags: u32) {
+        let mut a = KcWaitSet {
+            fds: fds.as_ptr() as u64,
+            count: fds.len() as u32,
+            flags,
+            reserved: 0,
+        };
+        if self.rng.chance(5) {
+            a.reserved = self.rng.next_u64();
+        }
+        let Ok(set) = self.check(
+            "wait_set",
+            ioctl_raw(
+                self.dev.as_raw_fd(),
+                KC_IOC_WAIT_SET,
+                &mut a as *mut _ as usize,
+            ),
+        ) else {
+            return;
+        };
+        let set = to_fd(set);
+        let mut w = KcWait {
+            deadline_ns: now_ns(libc::CLOCK_MONOTONIC) + self.rng.below(300_000),
+            flags: 0,
+            reserved: 0,
+        };
+        if let Ok(i) = self.check("wait on a set", ioctl(&set, KC_IOC_WAIT, &mut w)) {
+            let all = flags & KC_WAIT_ALL != 0;
+            if i < 0 || i as usize >= fds.len() || (all && i != 0) {
+                self.finding(format!(
+                    "set wait index {i} of {} (flags {flags:#x})",
+                    fds.len()
+                ));
+            }
+        }
+        let _ = readable(&set, 0);
+        if self.rng.chance(20) {
+            thread::sleep(Duration::from_micros(self.rng.below(2000)));
+            let _ = readable(&set, 0);
         }
     }
 

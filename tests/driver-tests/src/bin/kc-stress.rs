@@ -6,7 +6,8 @@
 //! 1. Mixed: T threads pick random operations on a few counting objects: complete, try-wait,
 //!    wait with a short deadline, complete-one-and-wait-on-another in one call, open-use-close
 //!    by name, complete-then-take-back, info, poll, wait-any over a few of them (the index
-//!    says which was consumed), wait-all over a few (one from each, or none), plus
+//!    says which was consumed), wait-all over a few (one from each, or none), a `WAIT` on
+//!    the thread's any-set and all-set over every object (kept for the phase), plus
 //!    create/unlink churn on a separate name. The model counts completions granted and
 //!    consumed per object; at the end each object's `done` must equal granted - consumed, and
 //!    draining it must yield exactly that many.
@@ -49,6 +50,11 @@ fn mixed(t: usize, seed: u64, ops: u64, model: &Model) {
     let fds: Vec<OwnedFd> = (0..OBJECTS)
         .map(|k| open(&dev, &name(k)).unwrap())
         .collect();
+    // Wait sets over all the objects, kept for the whole phase (their entries stay queued on
+    // every object, beside the other threads' waiters).
+    let raw_all: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    let set_any = wait_set(&dev, &raw_all, 0).unwrap();
+    let set_all = wait_set(&dev, &raw_all, KC_WAIT_ALL).unwrap();
     let count = |n: u64| model.ops.fetch_add(n, Ordering::Relaxed);
     let bad = |what: &str, e: i32| {
         model.errors.fetch_add(1, Ordering::Relaxed);
@@ -58,7 +64,7 @@ fn mixed(t: usize, seed: u64, ops: u64, model: &Model) {
     while done < ops {
         let k = rng.below(OBJECTS as u64) as usize;
         let fd = &fds[k];
-        match rng.below(15) {
+        match rng.below(17) {
             0..=2 => match complete(fd) {
                 Ok(()) => {
                     model.granted[k].fetch_add(1, Ordering::SeqCst);
@@ -164,6 +170,32 @@ fn mixed(t: usize, seed: u64, ops: u64, model: &Model) {
                     Ok(i) => bad("wait-all index", i as i32),
                     Err(libc::ETIMEDOUT) => {}
                     Err(e) => bad("wait-all", e),
+                }
+            }
+            14 => {
+                // WAIT on the any-set: the index is the object consumed.
+                let deadline = now_ns(libc::CLOCK_MONOTONIC) + rng.below(300_000);
+                match wait_set_wait(&set_any, deadline) {
+                    Ok(i) if (i as usize) < OBJECTS => {
+                        model.consumed[i as usize].fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(i) => bad("set any index", i),
+                    Err(libc::ETIMEDOUT) => {}
+                    Err(e) => bad("set any", e),
+                }
+            }
+            15 => {
+                // WAIT on the all-set: one from every object, or none.
+                let deadline = now_ns(libc::CLOCK_MONOTONIC) + rng.below(300_000);
+                match wait_set_wait(&set_all, deadline) {
+                    Ok(0) => {
+                        for c in &model.consumed {
+                            c.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    Ok(i) => bad("set all index", i),
+                    Err(libc::ETIMEDOUT) => {}
+                    Err(e) => bad("set all", e),
                 }
             }
             _ => {

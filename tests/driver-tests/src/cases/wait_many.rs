@@ -3,8 +3,9 @@
 //! objects ready one at a time and never consumes part of its set (timeout, signal);
 //! complete_all members stay done; duplicates, 128 and 129 objects, every bad argument;
 //! members closed or unlinked mid-wait; revoke mid-wait for single, any and all waiters and
-//! a kernel Lua waiter; pollers see the revoke; wait sets in epoll (any and all), their
-//! checks and revoke; a wait-all storm across two CPUs balances.
+//! a kernel Lua waiter; pollers see the revoke; wait sets in epoll (any and all), beside
+//! single waiters on their members (128 members, complete_all, a stale hint), their checks
+//! and revoke; a wait-all storm across two CPUs balances.
 
 use super::{expect_err, ok, Suite};
 use kcompletion_abi::*;
@@ -597,7 +598,9 @@ pub fn run(s: &mut Suite, dev: &OwnedFd) {
             let set2 = Arc::new(set);
             let s2 = set2.clone();
             let waiter = thread::spawn(move || wait_set_wait(&*s2, in_ms(10_000)));
-            until_waiters(&o[1], 1)?;
+            // A set's waiter sleeps on the set, not on the members (no waiter count to watch):
+            // give it the time to get there. Either way only the revoke can end its wait.
+            thread::sleep(Duration::from_millis(50));
             ok("revoke 1", revoke(&o[1]))?;
             expect_err("the set's waiter", waiter.join().unwrap(), libc::EIDRM)?;
             let ev = revents(&*set2);
@@ -605,6 +608,76 @@ pub fn run(s: &mut Suite, dev: &OwnedFd) {
                 ev & libc::POLLERR != 0 && ev & libc::POLLHUP != 0,
                 "revents {ev:#x}"
             );
+            Ok(())
+        },
+    );
+
+    s.case(
+        "a wait set of 128 beside single waiters: counts shared, none lost; complete_all wakes every set waiter",
+        || {
+            let o = Arc::new(ok("objects", objects(dev, 128))?);
+            let set = Arc::new(ok("wait set", wait_set(dev, &raw(&o), 0))?);
+            let set_waiter = || {
+                let set = set.clone();
+                thread::spawn(move || wait_set_wait(&*set, in_ms(10_000)))
+            };
+            // Two set waiters asleep; complete_all of the last member wakes both.
+            let (a, b) = (set_waiter(), set_waiter());
+            thread::sleep(Duration::from_millis(50));
+            ok("complete_all 127", complete_all(&o[127]))?;
+            let (ra, rb) = (a.join().unwrap(), b.join().unwrap());
+            check!(ra == Ok(127) && rb == Ok(127), "set waiters: {ra:?} {rb:?}");
+            ok("reinit 127", reinit(&o[127]))?;
+            // A single waiter on member 5 and a set waiter: two completes serve both, one
+            // each, whoever comes first; nothing is left over.
+            let o2 = o.clone();
+            let single = thread::spawn(move || wait_deadline(&o2[5], in_ms(10_000), 0));
+            let on_set = set_waiter();
+            until_waiters(&o[5], 1)?;
+            thread::sleep(Duration::from_millis(20));
+            ok("complete 5", complete(&o[5]))?;
+            thread::sleep(Duration::from_millis(20));
+            ok("complete 5 again", complete(&o[5]))?;
+            let (r1, r2) = (single.join().unwrap(), on_set.join().unwrap());
+            check!(r1.is_ok() && r2 == Ok(5), "single {r1:?}, set {r2:?}");
+            check!(o.iter().all(|f| done(f) == Ok(false)), "a count left over");
+            // Taken behind the set's back: its hint is stale, and a WAIT finds nothing.
+            ok("complete 9", complete(&o[9]))?;
+            ok("try_wait 9", try_wait(&o[9]))?;
+            expect_err("WAIT after a steal", wait_set_wait(&*set, in_ms(20)), libc::ETIMEDOUT)?;
+            check!(revents(&*set) & libc::POLLIN == 0, "readable after a steal");
+            // Several ready: the lowest index first.
+            for i in [70, 3, 100] {
+                ok("complete", complete(&o[i]))?;
+            }
+            for want in [3, 70, 100] {
+                check!(wait_set_wait(&*set, 0) == Ok(want), "not index {want}");
+            }
+            Ok(())
+        },
+    );
+
+    s.case(
+        "a wait-all set sleeps through members done one at a time, wakes on the last",
+        || {
+            let o = Arc::new(ok("objects", objects(dev, 3))?);
+            let set = Arc::new(ok("wait set", wait_set(dev, &raw(&o), KC_WAIT_ALL))?);
+            let s2 = set.clone();
+            let waiter = thread::spawn(move || wait_set_wait(&*s2, in_ms(10_000)));
+            thread::sleep(Duration::from_millis(30));
+            ok("complete 0", complete(&o[0]))?;
+            ok("complete 1", complete(&o[1]))?;
+            thread::sleep(Duration::from_millis(30));
+            check!(
+                !waiter.is_finished(),
+                "the wait-all ended with one not done"
+            );
+            // Taken and given back: still not all at once until the last.
+            ok("try_wait 0", try_wait(&o[0]))?;
+            ok("complete 0", complete(&o[0]))?;
+            ok("complete 2", complete(&o[2]))?;
+            check!(waiter.join().unwrap() == Ok(0), "the wait-all");
+            check!(o.iter().all(|f| done(f) == Ok(false)), "not all consumed");
             Ok(())
         },
     );
