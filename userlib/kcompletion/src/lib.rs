@@ -69,7 +69,7 @@ pub use kcompletion_abi as abi;
 pub use name::{validate_name, NAME_MAX};
 pub use script::{run, scripts, stop, ScriptInfo, ScriptState};
 pub use sys::{device_path, DEFAULT_DEVICE};
-pub use wait_many::{wait_all, wait_any, wait_many, WaitSet, Woken};
+pub use wait_many::{wait_all, wait_any, wait_many, wait_many_fds, WaitSet, Woken};
 
 use kcompletion_abi::raw;
 use kcompletion_abi::*;

@@ -180,8 +180,8 @@ static SPIN_MAX_NS: AtomicU64 = AtomicU64::new(u64::MAX);
 
 /// The default longest spin of a wait on a machine with two CPUs or more: 20 µs, about two
 /// round trips between vCPUs in the bench guest. Measured there (P1, 2 vCPUs): a round trip
-/// across vCPUs takes 0.28x as long as without the spin; one on a single vCPU 1.05x (the
-/// spins that find nothing decay to a probe every 128 waits).
+/// across vCPUs takes 0.27x to 0.28x as long as without the spin; one on a single vCPU 1.03x
+/// to 1.04x (the spins that find nothing decay to a probe every 128 waits).
 pub const DEFAULT_WAIT_SPIN: Duration = Duration::from_micros(20);
 
 /// The longest spin of a wait: [`set_wait_spin`], else `KCOMPLETION_SPIN_NS` from the

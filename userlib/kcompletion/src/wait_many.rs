@@ -5,7 +5,7 @@ use crate::sys::{ioctl, Device};
 use crate::{Completion, Deadline, Result};
 use kcompletion_abi::raw;
 use kcompletion_abi::{KcWaitMany, KC_NO_ALERT, KC_WAIT_ALL, KC_WAIT_MANY_MAX};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::Duration;
 
 /// What ended a [`wait_many`].
@@ -72,6 +72,19 @@ pub fn wait_many(
     alert: Option<&Completion>,
     deadline: impl Into<Deadline>,
 ) -> Result<Woken> {
+    let fds: Vec<BorrowedFd<'_>> = objects.iter().map(|c| c.as_fd()).collect();
+    wait_many_fds(&fds, all, alert.map(|a| a.as_fd()), deadline)
+}
+
+/// [`wait_many`] over object fds that are not [`Completion`]s (a binding's own handles, say):
+/// each must be a kcompletion object fd with read access, or the call fails as the driver
+/// says (`EINVAL`, `EBADF`).
+pub fn wait_many_fds(
+    objects: &[BorrowedFd<'_>],
+    all: bool,
+    alert: Option<BorrowedFd<'_>>,
+    deadline: impl Into<Deadline>,
+) -> Result<Woken> {
     let op = if all { "wait_all" } else { "wait_any" };
     if objects.is_empty() || objects.len() > KC_WAIT_MANY_MAX as usize {
         return Err(
@@ -81,14 +94,14 @@ pub fn wait_many(
             )),
         );
     }
-    let fds: Vec<i32> = objects.iter().map(|c| c.as_fd().as_raw_fd()).collect();
+    let fds: Vec<i32> = objects.iter().map(|fd| fd.as_raw_fd()).collect();
     let raw = deadline.into().to_raw();
     let mut arg = KcWaitMany {
         deadline_ns: raw.deadline_ns,
         fds: fds.as_ptr() as u64,
         count: fds.len() as u32,
         flags: raw.flags | if all { KC_WAIT_ALL } else { 0 },
-        alert_fd: alert.map_or(KC_NO_ALERT, |a| a.as_fd().as_raw_fd()),
+        alert_fd: alert.map_or(KC_NO_ALERT, |a| a.as_raw_fd()),
         index: 0,
         reserved: 0,
     };
@@ -140,7 +153,7 @@ impl WaitSet {
 
     fn new(objects: &[&Completion], all: bool) -> Result<WaitSet> {
         let op = "wait_set";
-        let fds: Vec<i32> = objects.iter().map(|c| c.as_fd().as_raw_fd()).collect();
+        let fds: Vec<i32> = objects.iter().map(|fd| fd.as_raw_fd()).collect();
         let mut arg = kcompletion_abi::KcWaitSet {
             fds: fds.as_ptr() as u64,
             count: fds.len() as u32,

@@ -7,24 +7,12 @@
 use crate::args::{check_handle_list, check_uint};
 use crate::ret::{push_errno_fail, push_true};
 use crate::State;
-use kcompletion::abi::{raw, KcWaitMany, KC_NO_ALERT, KC_WAIT_ALL, KC_WAIT_MANY_MAX};
-use kcompletion::Deadline;
+use kcompletion::abi::KC_WAIT_MANY_MAX;
+use kcompletion::{Deadline, Woken};
 use mlua_sys as ffi;
 use std::ffi::c_int;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 use std::time::Duration;
-
-/// Opens the control device for one call.
-fn open_device() -> Result<OwnedFd, i32> {
-    let path = kcompletion::device_path();
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .or_else(|_| std::fs::File::open(&path))
-        .map(OwnedFd::from)
-        .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))
-}
 
 /// The whole call; the arguments are checked (and may raise) before anything is owned, and
 /// nothing raises after.
@@ -38,31 +26,24 @@ unsafe fn wait_many(l: State, all: bool) -> c_int {
             Some(Duration::from_millis(check_uint(l, 2, 2, func, b"timeout")))
         };
         let fds = check_handle_list(l, func, KC_WAIT_MANY_MAX as usize, all);
-        let r = open_device().and_then(|dev| {
-            let deadline = Deadline::from_timeout(timeout).to_raw();
-            let mut arg = KcWaitMany {
-                deadline_ns: deadline.deadline_ns,
-                fds: fds.as_ptr() as u64,
-                count: fds.len() as u32,
-                flags: deadline.flags | if all { KC_WAIT_ALL } else { 0 },
-                alert_fd: KC_NO_ALERT,
-                index: 0,
-                reserved: 0,
-            };
-            raw::ioctl::<raw::WaitMany>(dev.as_raw_fd(), &mut arg).map(|_| arg.index)
-        });
+        // SAFETY: Each fd is a live handle's, in the list at argument 1, which Lua keeps
+        // alive (and its handles open) for this call.
+        let borrowed: Vec<BorrowedFd<'_>> =
+            fds.iter().map(|&fd| BorrowedFd::borrow_raw(fd)).collect();
+        let r = kcompletion::wait_many_fds(&borrowed, all, None, Deadline::from_timeout(timeout));
+        drop(borrowed);
         drop(fds);
         match r {
             Ok(_) if all => push_true(l),
-            Ok(index) => {
-                ffi::lua_pushinteger(l, ffi::lua_Integer::from(index) + 1);
+            Ok(Woken::Object(index)) => {
+                ffi::lua_pushinteger(l, index as ffi::lua_Integer + 1);
                 1
             }
-            Err(errno) => push_errno_fail(l, errno),
+            Ok(Woken::Alert) => unreachable!("no alert was given"),
+            Err(e) => push_errno_fail(l, e.raw_os_error().unwrap_or(libc::EIO)),
         }
     }
 }
-
 /// `kc.wait_any(list [, ms])`.
 pub(crate) unsafe extern "C-unwind" fn kc_wait_any(l: State) -> c_int {
     // SAFETY: called by Lua.
