@@ -31,7 +31,9 @@ fn waiter(sh: &Shared, i: usize, mech: &str, fd: RawFd) {
     let ep = (mech == "eventfd-epoll").then(|| epoll_for(fd));
     sh.tids[i].store(gettid(), Ordering::Release);
     match mech {
-        "kcompletion" => kc_wait(fd),
+        "kcompletion" => {
+            kc_wait(fd);
+        }
         "futex" => {
             while sh.word.load(Ordering::Acquire) == 0 {
                 futex_wait(&sh.word, 0, true);

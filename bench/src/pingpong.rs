@@ -22,7 +22,7 @@ impl Chan for Kc {
     }
     #[inline]
     fn wait(&self) {
-        kc_wait(self.0)
+        kc_wait(self.0);
     }
 }
 

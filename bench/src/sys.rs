@@ -117,9 +117,10 @@ pub fn kc_try_wait(fd: RawFd) -> bool {
     }
 }
 
-/// WAIT with no deadline (retried on `EINTR`).
+/// WAIT with no deadline (retried on `EINTR`): the ioctl's value, 0 on an object fd and on a
+/// wait set's fd the index it consumed.
 #[inline]
-pub fn kc_wait(fd: RawFd) {
+pub fn kc_wait(fd: RawFd) -> u32 {
     let mut req = KcWait {
         deadline_ns: KC_DEADLINE_NEVER,
         flags: 0,
@@ -127,7 +128,7 @@ pub fn kc_wait(fd: RawFd) {
     };
     loop {
         match raw::ioctl::<raw::Wait>(fd, &mut req) {
-            Ok(_) => return,
+            Ok(v) => return v as u32,
             Err(libc::EINTR) => continue,
             Err(e) => panic!("KC_IOC_WAIT: errno {e}"),
         }
@@ -145,7 +146,9 @@ pub fn kc_complete_and_wait(complete_fd: RawFd, wait_fd: RawFd) {
     };
     match raw::ioctl::<raw::CompleteAndWait>(wait_fd, &mut req) {
         Ok(_) => {}
-        Err(libc::EINTR) => kc_wait(wait_fd),
+        Err(libc::EINTR) => {
+            kc_wait(wait_fd);
+        }
         Err(e) => panic!("KC_IOC_COMPLETE_AND_WAIT: errno {e}"),
     }
 }
@@ -477,23 +480,6 @@ pub fn kc_wait_set(dev: RawFd, fds: &[RawFd], all: bool) -> RawFd {
         reserved: 0,
     };
     raw::ioctl::<raw::WaitSet>(dev, &mut req).expect("KC_IOC_WAIT_SET")
-}
-
-/// `KC_IOC_WAIT` on a wait set with no deadline: the index it consumed.
-#[inline]
-pub fn kc_wait_on_set(set: RawFd) -> u32 {
-    let mut req = KcWait {
-        deadline_ns: KC_DEADLINE_NEVER,
-        flags: 0,
-        reserved: 0,
-    };
-    loop {
-        match raw::ioctl::<raw::Wait>(set, &mut req) {
-            Ok(i) => return i as u32,
-            Err(libc::EINTR) => continue,
-            Err(e) => panic!("KC_IOC_WAIT on a wait set: errno {e}"),
-        }
-    }
 }
 
 /// One entry of `futex_waitv(2)` (`struct futex_waitv`).

@@ -43,7 +43,7 @@ impl Chan for KcMany {
     #[inline]
     fn wait(&self) {
         let i = match self.set {
-            Some(set) => kc_wait_on_set(set),
+            Some(set) => kc_wait(set),
             None => kc_wait_many(self.dev, &self.fds, self.all),
         };
         debug_assert!(self.all || i as usize == self.fds.len() - 1);
@@ -156,7 +156,7 @@ pub fn p7(cfg: &Config) {
         let ws = kc_wait_set(dev, &set.fds, false);
         kc_complete(set.fds[ANY - 1]);
         let v = time_per_call(n, || {
-            kc_wait_on_set(ws);
+            kc_wait(ws);
             kc_complete(set.fds[ANY - 1]);
         });
         emit("P7", "micro", "set-last-ready", ANY as u64, 0, v, "ns");
